@@ -1,0 +1,322 @@
+r"""Log-densities and Kullback–Leibler divergences, each beside its analytic gradient.
+
+Conventions (used across the package):
+
+* Gaussians are parameterised by ``logvar`` :math:`=\log\sigma^2`; Bernoullis by ``logits``.
+* A log-density sums over the **last axis** (the event dimensions) and returns one value per row:
+  inputs of shape ``(..., D)`` give an output of shape ``(...)``.
+* Parameters may broadcast *up to* the shape of the data ``x`` (e.g. a single ``logvar`` shared by
+  every pixel) but never the other way round; the gradient of a broadcast parameter is summed back
+  to that parameter's own shape.
+* Every ``*_grad`` function takes the same arguments plus ``grad_out`` (the upstream gradient, one
+  value per output element, default ones) and returns the vector–Jacobian products, one per array
+  argument, in argument order.
+
+Derived in chapter 05 (the KL terms, D5.1–D5.5) and chapter 07 (the likelihoods, D7.1–D7.3); the
+categorical model is chapter 02 (D2.1).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_array, check_probability_targets, check_same_shape
+from ._math import sigmoid, softplus
+
+__all__ = [
+    "LOG_2PI",
+    "gaussian_log_prob", "gaussian_log_prob_grad",
+    "std_normal_log_prob", "std_normal_log_prob_grad",
+    "bernoulli_log_prob", "bernoulli_log_prob_grad",
+    "categorical_log_prob", "categorical_log_prob_grad", "log_softmax", "softmax",
+    "kl_normal", "kl_normal_grad",
+    "kl_std_normal", "kl_std_normal_grad",
+    "gaussian_entropy",
+]
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+# --------------------------------------------------------------------------------------- helpers
+def _data(x, name="x"):
+    return as_float_array(x, name, ndim_min=1)
+
+
+def _param_like(p, name, x):
+    """Check that parameter ``p`` broadcasts to ``x.shape`` without changing it."""
+    p = as_float_array(p, name)
+    try:
+        out_shape = np.broadcast_shapes(p.shape, x.shape)
+    except ValueError:
+        out_shape = None
+    if out_shape != x.shape:
+        raise ValueError(f"{name}: expected a shape that broadcasts to x's shape {x.shape}, "
+                         f"got {p.shape}")
+    return p
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` down to ``shape`` (the adjoint of broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _upstream(grad_out, out_shape, dtype):
+    """The upstream gradient per output element, expanded over the summed last axis."""
+    if grad_out is None:
+        return np.ones(out_shape + (1,), dtype=dtype)
+    g = as_float_array(grad_out, "grad_out")
+    if g.shape != out_shape:
+        raise ValueError(f"grad_out: expected shape {out_shape} (one value per row), got {g.shape}")
+    return g[..., None]
+
+
+# ------------------------------------------------------------------------ Gaussian (D7.1, D7.3)
+def gaussian_log_prob(x, mean, logvar) -> np.ndarray:
+    r"""Log-density of a diagonal Gaussian, summed over the last axis (chapter 07, D7.1).
+
+    .. math:: \log\mathcal N(x;\mu,\sigma^2) = -\tfrac12\sum_d\Big[\log 2\pi + \log\sigma_d^2
+              + \frac{(x_d-\mu_d)^2}{\sigma_d^2}\Big]
+
+    Parameters
+    ----------
+    x : array (..., D)
+    mean, logvar : arrays broadcasting to (..., D)
+
+    Returns
+    -------
+    array (...)
+    """
+    x = _data(x)
+    mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
+    r2 = (x - mean) ** 2 * np.exp(-logvar)
+    return -0.5 * np.sum(LOG_2PI + logvar + r2, axis=-1)
+
+
+def gaussian_log_prob_grad(x, mean, logvar, grad_out=None):
+    r"""Gradients of :func:`gaussian_log_prob` with respect to ``x``, ``mean`` and ``logvar``.
+
+    .. math:: \partial_x = -\frac{x-\mu}{\sigma^2},\quad \partial_\mu = \frac{x-\mu}{\sigma^2},
+              \quad \partial_{\log\sigma^2} = \tfrac12\Big(\frac{(x-\mu)^2}{\sigma^2} - 1\Big)
+
+    Returns
+    -------
+    (dx, dmean, dlogvar) : arrays shaped like the arguments
+    """
+    x = _data(x)
+    mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
+    g = _upstream(grad_out, x.shape[:-1], x.dtype)
+    inv_var = np.exp(-logvar)
+    dmean = g * (x - mean) * inv_var
+    dlogvar = g * 0.5 * ((x - mean) ** 2 * inv_var - 1.0)
+    return -dmean, _unbroadcast(dmean, mean.shape), _unbroadcast(dlogvar, logvar.shape)
+
+
+def std_normal_log_prob(z) -> np.ndarray:
+    r"""Log-density of the standard normal prior, summed over the last axis (chapter 07, D7.3).
+
+    .. math:: \log\mathcal N(z;0,I) = -\tfrac D2\log 2\pi - \tfrac12\lVert z\rVert^2
+
+    ``z``: (..., D) -> (...).
+    """
+    z = _data(z, "z")
+    return -0.5 * (z.shape[-1] * LOG_2PI + np.sum(z * z, axis=-1))
+
+
+def std_normal_log_prob_grad(z, grad_out=None):
+    """Gradient of :func:`std_normal_log_prob`: :math:`-z` (times the upstream gradient)."""
+    z = _data(z, "z")
+    return (-_upstream(grad_out, z.shape[:-1], z.dtype) * z,)
+
+
+def gaussian_entropy(logvar) -> np.ndarray:
+    r"""Entropy of a diagonal Gaussian, summed over the last axis (chapter 05, D5.1; chapter 06, D6.4).
+
+    .. math:: H = \tfrac12\sum_d(\log 2\pi + 1 + \log\sigma_d^2)
+    """
+    logvar = _data(logvar, "logvar")
+    return 0.5 * np.sum(LOG_2PI + 1.0 + logvar, axis=-1)
+
+
+# ------------------------------------------------------------------------------ Bernoulli (D7.2)
+def bernoulli_log_prob(x, logits) -> np.ndarray:
+    r"""Bernoulli log-likelihood from logits, summed over the last axis (chapter 07, D7.2).
+
+    .. math:: \log p(x\mid\ell) = \sum_d x_d\ell_d - \operatorname{softplus}(\ell_d)
+              = -\mathrm{BCE}(x, \sigma(\ell))
+
+    Computed as :math:`x\ell - \max(\ell,0) - \log(1+e^{-|\ell|})`, finite for any finite logit
+    (no :math:`\log 0`). ``x`` may hold grey levels in [0, 1] (the "continuous Bernoulli target"
+    of PyTorch's example); then this is minus the binary cross-entropy, not a normalised density.
+
+    Parameters
+    ----------
+    x : array (..., D), values in [0, 1]
+    logits : array broadcasting to (..., D)
+    """
+    x = _data(x)
+    check_probability_targets(x, "x")
+    logits = _param_like(logits, "logits", x)
+    return np.sum(x * logits - softplus(logits), axis=-1)
+
+
+def bernoulli_log_prob_grad(x, logits, grad_out=None):
+    r"""Gradients of :func:`bernoulli_log_prob`: :math:`\partial_x = \ell`,
+    :math:`\partial_\ell = x - \sigma(\ell)`.
+
+    Returns
+    -------
+    (dx, dlogits)
+    """
+    x = _data(x)
+    check_probability_targets(x, "x")
+    logits = _param_like(logits, "logits", x)
+    g = _upstream(grad_out, x.shape[:-1], x.dtype)
+    dx = g * np.broadcast_to(logits, x.shape)
+    dlogits = g * (x - sigmoid(logits))
+    return dx, _unbroadcast(dlogits, logits.shape)
+
+
+# ---------------------------------------------------------------------------- categorical (D2.1)
+def log_softmax(logits) -> np.ndarray:
+    """Stable :math:`\\ell_k - \\log\\sum_j e^{\\ell_j}` over the last axis."""
+    logits = _data(logits, "logits")
+    m = np.max(logits, axis=-1, keepdims=True)
+    return logits - (m + np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True)))
+
+
+def softmax(logits) -> np.ndarray:
+    """:math:`e^{\\ell_k}/\\sum_j e^{\\ell_j}` over the last axis, without overflow."""
+    return np.exp(log_softmax(logits))
+
+
+def _labels(y, logits):
+    y = np.asarray(y)
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y: expected integer class labels, got dtype {y.dtype}")
+    if y.shape != logits.shape[:-1]:
+        raise ValueError(f"y: expected shape {logits.shape[:-1]} (logits without the class axis), "
+                         f"got {y.shape}")
+    k = logits.shape[-1]
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise ValueError(f"y: expected labels in [0, {k - 1}], got range [{y.min()}, {y.max()}]")
+    return y
+
+
+def categorical_log_prob(y, logits) -> np.ndarray:
+    r"""Log-probability of class ``y`` under :math:`\mathrm{Cat}(\mathrm{softmax}(\ell))`
+    (chapter 02, D2.1).
+
+    .. math:: \log p(y\mid\ell) = \ell_y - \log\sum_k e^{\ell_k}
+
+    Parameters
+    ----------
+    y : int array (...)
+    logits : array (..., K)
+
+    Returns
+    -------
+    array (...)
+    """
+    logits = _data(logits, "logits")
+    y = _labels(y, logits)
+    return np.take_along_axis(log_softmax(logits), y[..., None], axis=-1)[..., 0]
+
+
+def categorical_log_prob_grad(y, logits, grad_out=None):
+    r"""Gradient of :func:`categorical_log_prob` w.r.t. the logits:
+    :math:`\mathrm{onehot}(y) - \mathrm{softmax}(\ell)`.
+
+    Returns
+    -------
+    (dlogits,)
+    """
+    logits = _data(logits, "logits")
+    y = _labels(y, logits)
+    g = _upstream(grad_out, logits.shape[:-1], logits.dtype)
+    d = -softmax(logits)
+    np.put_along_axis(d, y[..., None], np.take_along_axis(d, y[..., None], axis=-1) + 1, axis=-1)
+    return (g * d,)
+
+
+# ---------------------------------------------------------------------------------- KL (D5.3–5)
+def _kl_args(mu1, logvar1, mu2, logvar2):
+    mu1 = as_float_array(mu1, "mu1")
+    logvar1, mu2, logvar2 = (as_float_array(a, n) for a, n in
+                             ((logvar1, "logvar1"), (mu2, "mu2"), (logvar2, "logvar2")))
+    check_same_shape(mu1=mu1, logvar1=logvar1, mu2=mu2, logvar2=logvar2)
+    return mu1, logvar1, mu2, logvar2
+
+
+def kl_normal(mu1, logvar1, mu2, logvar2) -> np.ndarray:
+    r"""KL(N(μ1, σ1²) ‖ N(μ2, σ2²)) element-wise (chapter 05, D5.3).
+
+    .. math:: \mathrm{KL} = \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2+(\mu_1-\mu_2)^2}
+              {2\sigma_2^2} - \frac12
+              = \tfrac12\big[e^{\delta} - 1 - \delta + (\mu_1-\mu_2)^2e^{-\log\sigma_2^2}\big],
+              \quad \delta = \log\sigma_1^2 - \log\sigma_2^2
+
+    The second form (computed with ``expm1``) is exactly 0 when the two Gaussians are equal and
+    keeps full relative precision for nearby ones. All four arrays must have one shape.
+    """
+    mu1, logvar1, mu2, logvar2 = _kl_args(mu1, logvar1, mu2, logvar2)
+    d = logvar1 - logvar2
+    return 0.5 * (np.expm1(d) - d + (mu1 - mu2) ** 2 * np.exp(-logvar2))
+
+
+def kl_normal_grad(mu1, logvar1, mu2, logvar2, grad_out=None):
+    r"""Gradients of :func:`kl_normal` (element-wise; ``grad_out`` has the same shape).
+
+    .. math:: \partial_{\mu_1} = \frac{\mu_1-\mu_2}{\sigma_2^2} = -\partial_{\mu_2},\quad
+              \partial_{\log\sigma_1^2} = \tfrac12\Big(\frac{\sigma_1^2}{\sigma_2^2}-1\Big),\quad
+              \partial_{\log\sigma_2^2} = \tfrac12\Big(1-\frac{\sigma_1^2+(\mu_1-\mu_2)^2}
+              {\sigma_2^2}\Big)
+
+    Returns
+    -------
+    (dmu1, dlogvar1, dmu2, dlogvar2)
+    """
+    mu1, logvar1, mu2, logvar2 = _kl_args(mu1, logvar1, mu2, logvar2)
+    g = 1.0 if grad_out is None else as_float_array(grad_out, "grad_out")
+    if grad_out is not None:
+        check_same_shape(mu1=mu1, grad_out=g)
+    inv_var2 = np.exp(-logvar2)
+    dmu1 = g * (mu1 - mu2) * inv_var2
+    ratio_m1 = np.expm1(logvar1 - logvar2)
+    dlv1 = g * 0.5 * ratio_m1
+    dlv2 = g * 0.5 * (-ratio_m1 - (mu1 - mu2) ** 2 * inv_var2)
+    return dmu1, dlv1, -dmu1, dlv2
+
+
+def _std_args(mu, logvar):
+    mu = as_float_array(mu, "mu", ndim_min=1)
+    logvar = as_float_array(logvar, "logvar", ndim_min=1)
+    check_same_shape(mu=mu, logvar=logvar)
+    return mu, logvar
+
+
+def kl_std_normal(mu, logvar) -> np.ndarray:
+    r"""KL(N(μ, diag σ²) ‖ N(0, I)), summed over the last axis (chapter 05, D5.4).
+
+    .. math:: \mathrm{KL} = \tfrac12\sum_d\big(\sigma_d^2 + \mu_d^2 - \log\sigma_d^2 - 1\big)
+
+    ``mu``, ``logvar``: (..., D) -> (...). Computed with ``expm1`` so it is exactly 0 at the prior.
+    """
+    mu, logvar = _std_args(mu, logvar)
+    return 0.5 * np.sum(np.expm1(logvar) - logvar + mu * mu, axis=-1)
+
+
+def kl_std_normal_grad(mu, logvar, grad_out=None):
+    r"""Gradients of :func:`kl_std_normal` (chapter 05, D5.5):
+    :math:`\partial_\mu = \mu`, :math:`\partial_{\log\sigma^2} = \tfrac12(\sigma^2 - 1)`.
+
+    Returns
+    -------
+    (dmu, dlogvar)
+    """
+    mu, logvar = _std_args(mu, logvar)
+    g = _upstream(grad_out, mu.shape[:-1], mu.dtype)
+    return g * mu, g * 0.5 * np.expm1(logvar)

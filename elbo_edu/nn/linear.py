@@ -1,0 +1,63 @@
+"""The affine layer y = x W + b and its backward pass (chapter 02, D2.3–D2.4)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import check_positive_int
+from .module import Module
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    r"""Affine map :math:`y = xW + b`.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    rng : numpy.random.Generator, optional
+        Source of the initial weights (a fresh default generator if omitted).
+    dtype : numpy dtype, default float32
+        Type of the parameters; inputs are cast to it.
+
+    Notes
+    -----
+    Initialisation follows PyTorch's ``nn.Linear``: every entry of ``W`` (shape ``(n_in, n_out)``)
+    and ``b`` (shape ``(n_out,)``) is uniform on :math:`[-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}}]`.
+
+    Backward, for an upstream gradient ``dy`` of shape ``(N, n_out)``:
+
+    .. math:: \partial W = x^\top dy,\quad \partial b = \textstyle\sum_n dy_n,\quad
+              \partial x = dy\, W^\top.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *, rng: np.random.Generator | None = None,
+                 dtype=np.float32):
+        super().__init__(dtype)
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = check_positive_int(n_out, "n_out")
+        rng = np.random.default_rng() if rng is None else rng
+        bound = 1.0 / np.sqrt(self.n_in)
+        self._add_param("W", rng.uniform(-bound, bound, size=(self.n_in, self.n_out)))
+        self._add_param("b", rng.uniform(-bound, bound, size=(self.n_out,)))
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x``: (N, n_in) -> (N, n_out)."""
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(f"x: expected shape (N, {self.n_in}), got {x.shape}")
+        x = x.astype(self.dtype, copy=False)
+        self._save(x)
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """``dy``: (N, n_out) -> dx: (N, n_in); adds into ``grads['W']`` and ``grads['b']``."""
+        (x,) = self._saved()
+        dy = self._check_dy(dy, (x.shape[0], self.n_out))
+        self.grads["W"] += x.T @ dy
+        self.grads["b"] += dy.sum(axis=0)
+        return dy @ self.params["W"].T
+
+    def __repr__(self) -> str:
+        return f"Linear({self.n_in}, {self.n_out}, dtype={self.dtype.name})"

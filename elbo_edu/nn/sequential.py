@@ -1,0 +1,71 @@
+"""A chain of modules applied in order; backward runs the chain in reverse (chapter 02, D2.4)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Module
+
+__all__ = ["Sequential"]
+
+
+class Sequential(Module):
+    """Compose modules: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
+
+    Parameters appear under dotted names, the position of the layer first: ``0.W``, ``0.b``,
+    ``2.W``, ... (a ``Sequential`` stored as ``encoder`` in a model gives ``encoder.0.W``).
+    """
+
+    def __init__(self, *modules: Module):
+        dtypes = {m.dtype for m in modules if m.params}
+        super().__init__(dtypes.pop() if len(dtypes) == 1 else np.float32)
+        if not modules:
+            raise ValueError("modules: expected at least one module")
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+        self.layers = list(modules)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for m in self.layers:
+            x = m.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for m in reversed(self.layers):
+            dy = m.backward(dy)
+        return dy
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  ({i}): {m!r}" for i, m in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
+
+
+def mlp(sizes, activation=None, *, out_activation=None, rng=None, dtype=np.float32) -> Sequential:
+    """Build ``Linear -> activation -> ... -> Linear`` for widths ``sizes = (n_in, h1, ..., n_out)``.
+
+    ``activation`` is a zero-argument factory (a class such as ``ReLU``); ``out_activation``
+    optionally follows the last layer.
+    """
+    from .activations import ReLU
+    from .linear import Linear
+
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes: expected at least an input and an output width, got {sizes}")
+    activation = ReLU if activation is None else activation
+    layers: list[Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(a, b, rng=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    if out_activation is not None:
+        layers.append(out_activation())
+    return Sequential(*layers)
+
+
+__all__.append("mlp")
