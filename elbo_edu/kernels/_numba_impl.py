@@ -1,0 +1,267 @@
+r"""The numba kernels: one fused loop per element-wise step, beside the NumPy twins of
+:mod:`._numpy_impl` (same signatures, same formulas, same order of operations).
+
+Rules followed by every kernel here:
+
+* ``cache=True`` (compiled code is reused across sessions) and no ``fastmath`` (it would let the
+  compiler assume there are no NaNs or infinities, and break the checks that look for them);
+* constants are passed in already converted to the array's dtype (the Python wrappers below do
+  ``t(0.5)``), so a float32 kernel never meets a float64 literal and never upcasts element-wise
+  work to double. The only double-precision values are the scalar accumulators of the row sums
+  (log-likelihoods, KL, the KDE), which keep those sums accurate to about one float32 rounding;
+* the loops run over C-contiguous arrays in memory order, so LLVM can vectorise the simple ones.
+
+Under ``NUMBA_DISABLE_JIT=1`` the same functions run as plain (slow) Python, which the tests use to
+check them without a compiler.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._numpy_impl import ACTIVATIONS, LOG_2PI
+
+__all__ = ["ACTIVATIONS", "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
+           "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
+           "binarize", "logsumexp", "kde_log_density"]
+
+_JIT = dict(cache=True, nogil=True)
+
+
+# ------------------------------------------------------------------ fused bias + activation
+@njit(**_JIT)
+def _bias_act_fwd(h, b, act, slope, zero, one):
+    n, k = h.shape
+    for i in range(n):
+        for j in range(k):
+            v = h[i, j] + b[j]
+            if act == 1:
+                v = zero if v <= zero else v             # max(v, 0); NaN passes through
+            elif act == 2:
+                v = v * slope if v <= zero else v
+            elif act == 3:
+                v = np.tanh(v)
+            elif act == 4:
+                e = np.exp(-abs(v))
+                v = (one if v >= zero else e) / (one + e)
+            elif act == 5:
+                v = (v if v > zero else zero) + np.log1p(np.exp(-abs(v)))
+            h[i, j] = v
+
+
+@njit(**_JIT)
+def _bias_act_bwd(dy, y, act, slope, out, db, zero, one):
+    n, k = dy.shape
+    for j in range(k):
+        db[j] = zero
+    for i in range(n):
+        for j in range(k):
+            g = dy[i, j]
+            yy = y[i, j]
+            if act == 1:
+                g = g if yy > zero else g * zero
+            elif act == 2:
+                g = g if yy > zero else g * slope
+            elif act == 3:
+                g = g * (one - yy * yy)
+            elif act == 4:
+                g = g * (yy * (one - yy))
+            elif act == 5:
+                g = g * -np.expm1(-yy)
+            out[i, j] = g
+            db[j] += g
+
+
+def bias_act_forward(h, b, act, slope):
+    t = h.dtype.type
+    _bias_act_fwd(h, b, act, t(slope), t(0), t(1))
+    return h
+
+
+def bias_act_backward(dy, y, act, slope, out):
+    t = y.dtype.type
+    db = np.empty(dy.shape[1], dtype=dy.dtype)
+    _bias_act_bwd(dy, y, act, t(slope), out, db, t(0), t(1))
+    return out, db
+
+
+# ------------------------------------------------------------------ likelihoods (chapter 07)
+@njit(**_JIT)
+def _bernoulli(x, logits, scale, out, logp, zero, one):
+    n, d = x.shape
+    for i in range(n):
+        acc = 0.0                                         # double accumulator for the row sum
+        for j in range(d):
+            lg = logits[i, j]
+            xx = x[i, j]
+            e = np.exp(-abs(lg))
+            acc += xx * lg - ((lg if lg > zero else zero) + np.log1p(e))
+            sig = (one if lg >= zero else e) / (one + e)
+            out[i, j] = scale * (xx - sig)
+        logp[i] = acc
+
+
+def bernoulli_loglik_grad(x, logits, scale, out):
+    t = logits.dtype.type
+    logp = np.empty(x.shape[0], dtype=x.dtype)
+    _bernoulli(x, logits, t(scale), out, logp, t(0), t(1))
+    return logp, out
+
+
+@njit(**_JIT)
+def _gaussian(x, mean, logvar, scale, half_scale, dmean, dlogvar, logp, one, log2pi):
+    n, d = x.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(d):
+            lv = logvar[i, j]
+            iv = np.exp(-lv)
+            r = x[i, j] - mean[i, j]
+            ri = r * iv
+            r2 = r * ri
+            acc += log2pi + lv + r2
+            dmean[i, j] = scale * ri
+            dlogvar[i, j] = half_scale * (r2 - one)
+        logp[i] = -0.5 * acc
+
+
+def gaussian_loglik_grad(x, mean, logvar, scale, dmean_out, dlogvar_out):
+    t = x.dtype.type
+    logp = np.empty(x.shape[0], dtype=x.dtype)
+    _gaussian(x, mean, logvar, t(scale), t(0.5 * scale), dmean_out, dlogvar_out, logp, t(1),
+              t(LOG_2PI))
+    return logp, dmean_out, dlogvar_out
+
+
+# ---------------------------------------------------- reparameterization + KL (chapters 05, 08)
+@njit(**_JIT)
+def _reparam_kl(mu, logvar, eps, z, kl, half):
+    n, d = mu.shape
+    for i in range(n):
+        acc = 0.0
+        for j in range(d):
+            m = mu[i, j]
+            lv = logvar[i, j]
+            z[i, j] = m + np.exp(half * lv) * eps[i, j]
+            acc += np.expm1(lv) - lv + m * m
+        kl[i] = 0.5 * acc
+
+
+def reparam_kl(mu, logvar, eps, z_out):
+    t = mu.dtype.type
+    kl = np.empty(mu.shape[0], dtype=mu.dtype)
+    _reparam_kl(mu, logvar, eps, z_out, kl, t(0.5))
+    return z_out, kl
+
+
+@njit(**_JIT)
+def _reparam_kl_bwd(dz, mu, logvar, eps, kl_scale, dmu, dlogvar, half):
+    n, d = mu.shape
+    for i in range(n):
+        for j in range(d):
+            g = dz[i, j]
+            lv = logvar[i, j]
+            dmu[i, j] = mu[i, j] * kl_scale + g
+            dlogvar[i, j] = half * (np.exp(half * lv) * eps[i, j] * g + kl_scale * np.expm1(lv))
+
+
+def reparam_kl_backward(dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
+    t = mu.dtype.type
+    _reparam_kl_bwd(dz, mu, logvar, eps, t(kl_scale), dmu_out, dlogvar_out, t(0.5))
+    return dmu_out, dlogvar_out
+
+
+# ------------------------------------------------------------------------------ Adam
+@njit(**_JIT)
+def _adam(p, g, m, v, step, b1, c1, b2, c2, eps_hat):
+    size = p.size
+    pf, gf, mf, vf = (p.reshape(size), g.reshape(size), m.reshape(size),
+                      v.reshape(size))
+    for i in range(pf.size):
+        gi = gf[i]
+        mi = mf[i] * b1 + c1 * gi
+        vi = vf[i] * b2 + c2 * (gi * gi)
+        mf[i] = mi
+        vf[i] = vi
+        pf[i] -= step * mi / (np.sqrt(vi) + eps_hat)
+
+
+def adam_update(p, g, m, v, step, b1, b2, eps_hat):
+    t = p.dtype.type
+    _adam(p, g, m, v, t(step), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps_hat))
+
+
+# ------------------------------------------------------------------------- binarization
+@njit(**_JIT)
+def _binarize(x, u, out, zero, one):
+    size = x.size
+    xf, uf, of = x.reshape(size), u.reshape(size), out.reshape(size)
+    for i in range(xf.size):
+        of[i] = one if uf[i] < xf[i] else zero
+
+
+def binarize(x, u, out):
+    t = out.dtype.type
+    _binarize(x, u, out, t(0), t(1))
+    return out
+
+
+# ------------------------------------------------------------------------- evaluation
+@njit(**_JIT)
+def _logsumexp0(a, out, zero):
+    k, n = a.shape
+    mx = np.full(n, -np.inf).astype(a.dtype)
+    for r in range(k):
+        for j in range(n):
+            if a[r, j] > mx[j] or math.isnan(a[r, j]):
+                mx[j] = a[r, j]
+    for j in range(n):
+        if not np.isfinite(mx[j]):
+            mx[j] = zero
+        out[j] = zero
+    for r in range(k):
+        for j in range(n):
+            out[j] += np.exp(a[r, j] - mx[j])
+    for j in range(n):
+        out[j] = mx[j] + np.log(out[j])
+
+
+def logsumexp(a):
+    out = np.empty(a.shape[1], dtype=a.dtype)
+    _logsumexp0(a, out, a.dtype.type(0))
+    return out
+
+
+@njit(parallel=True, **_JIT)
+def _kde(x_eval, x_data, coef, const, out):
+    m, d = x_eval.shape
+    n = x_data.shape[0]
+    for i in prange(m):
+        s = np.empty(n, dtype=x_eval.dtype)
+        for r in range(n):
+            acc = x_eval[i, 0] - x_data[r, 0]
+            acc = acc * acc
+            for k in range(1, d):
+                diff = x_eval[i, k] - x_data[r, k]
+                acc += diff * diff
+            acc = coef * acc
+            s[r] = acc
+        mx = s[0]                                         # same dtype as s: no upcast below
+        for r in range(1, n):
+            if s[r] > mx:
+                mx = s[r]
+        tot = 0.0
+        for r in range(n):
+            tot += np.exp(s[r] - mx)
+        out[i] = mx + np.log(tot) + const
+
+
+def kde_log_density(x_eval, x_data, bandwidth):
+    t = x_eval.dtype.type
+    (m, d), n = x_eval.shape, x_data.shape[0]
+    const = -np.log(n) - d * np.log(bandwidth) - 0.5 * d * LOG_2PI
+    out = np.empty(m, dtype=x_eval.dtype)
+    _kde(x_eval, x_data, t(-0.5 / (bandwidth * bandwidth)), float(const), out)
+    return out

@@ -1,0 +1,333 @@
+"""The public kernel functions: check the arguments, then call the active backend.
+
+The checks are cheap (types, dtypes, shapes, contiguity, never a pass over the data) because these
+functions sit on the hot path of every training step. Arrays written in place must already be
+C-contiguous arrays of the right dtype; read-only inputs are made contiguous if needed. Mixed
+dtypes are an error rather than a silent upcast (float32 training must stay float32).
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+
+import numpy as np
+
+from .._checks import as_float_array, check_positive_float
+from ._backend import backend_module, get_backend, set_backend
+from ._numpy_impl import ACTIVATIONS
+
+__all__ = ["bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
+           "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
+           "binarize", "logsumexp", "kde_log_density", "warmup", "use_backend"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ----------------------------------------------------------------------------- validation
+def _float(a, name):
+    if not isinstance(a, np.ndarray) or a.dtype not in _FLOATS:
+        raise ValueError(f"{name}: expected a float32 or float64 numpy array, got "
+                         f"{getattr(a, 'dtype', type(a).__name__)}")
+    return a
+
+
+def _inp(a, name, like, like_name, shape=None):
+    """A read-only input with the dtype of ``like`` (and ``shape``, default ``like.shape``)."""
+    if not isinstance(a, np.ndarray) or a.dtype != like.dtype:
+        raise ValueError(f"{name}: expected a {like.dtype} array (the dtype of {like_name}), got "
+                         f"{getattr(a, 'dtype', type(a).__name__)}")
+    shape = like.shape if shape is None else shape
+    if a.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {a.shape}")
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _outp(a, name, like, like_name):
+    """An array written in place: C-contiguous, dtype and shape of ``like``."""
+    _inp(a, name, like, like_name)
+    if not (a.flags.c_contiguous and a.flags.writeable):
+        raise ValueError(f"{name}: expected a writeable C-contiguous array (it is written in place)")
+    return a
+
+
+def _two_d(a, name):
+    _float(a, name)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (N, D), got shape {a.shape}")
+    return a
+
+
+def _act(act, slope):
+    if act not in ACTIVATIONS:
+        raise ValueError(f"act: expected one of {sorted(ACTIVATIONS)}, got {act!r}")
+    if act == "leaky_relu" and not (np.isfinite(slope) and slope >= 0):
+        raise ValueError(f"slope: expected a finite non-negative number, got {slope!r}")
+    return ACTIVATIONS[act]
+
+
+def _scalar(value, name):
+    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite real number, got {value!r}")
+    return float(value)
+
+
+# ---------------------------------------------------------------- fused bias + activation
+def bias_act_forward(h, b, act="relu", *, slope=0.01):
+    r"""Add the bias and apply the activation, in place: ``h <- f(h + b)`` (chapter 02, D2.4).
+
+    Called right after the matrix product ``h = x @ W`` of a linear layer, so the pre-activation
+    never needs an array of its own.
+
+    Parameters
+    ----------
+    h : float array (N, K), C-contiguous, overwritten
+    b : array (K,), dtype of ``h``
+    act : {"identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus"}
+    slope : float
+        The negative-side slope of ``"leaky_relu"``.
+
+    Returns
+    -------
+    h : the same array, now :math:`f(h + b)`
+    """
+    code = _act(act, slope)
+    _outp(_two_d(h, "h"), "h", h, "h")
+    b = _inp(b, "b", h, "h", (h.shape[1],))
+    return backend_module().bias_act_forward(h, b, code, slope)
+
+
+def bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None):
+    r"""Backward of :func:`bias_act_forward`: :math:`\partial pre = dy\odot f'(pre)`,
+    :math:`\partial b = \sum_n \partial pre_n`, with :math:`f'` written through the output ``y``
+    (ReLU :math:`[y>0]`, tanh :math:`1-y^2`, sigmoid :math:`y(1-y)`, softplus :math:`1-e^{-y}`).
+
+    Parameters
+    ----------
+    dy, y : float arrays (N, K) of one dtype
+    out : array (N, K), optional
+        Receives ``dpre``; may be ``dy`` itself (then no new array is made).
+
+    Returns
+    -------
+    dpre : (N, K)
+    db : (K,)
+    """
+    code = _act(act, slope)
+    _two_d(y, "y")
+    dy = _inp(dy, "dy", y, "y")
+    out = np.empty_like(y) if out is None else _outp(out, "out", y, "y")
+    return backend_module().bias_act_backward(dy, y, code, slope, out)
+
+
+# ------------------------------------------------------------------- likelihoods (chapter 07)
+def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
+    r"""Bernoulli log-likelihood per row and its gradient, in one pass (chapter 07, D7.2).
+
+    .. math:: \log p(x_n\mid\ell_n) = \sum_d x_{nd}\ell_{nd} - \operatorname{softplus}(\ell_{nd}),
+              \qquad \text{out} = s\,(x - \sigma(\ell))
+
+    Parameters
+    ----------
+    x : float array (N, D), targets in [0, 1] (not checked here: a pass over the data)
+    logits : array (N, D), dtype of ``x``
+    scale : float
+        ``s``, the upstream factor (``-1/N`` for the gradient of the batch-mean negative ELBO).
+    out : array (N, D), optional; may be ``logits`` itself.
+
+    Returns
+    -------
+    logp : (N,)
+    dlogits : (N, D)
+    """
+    _two_d(x, "x")
+    logits = _inp(logits, "logits", x, "x")
+    out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
+    return backend_module().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+
+
+def gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None):
+    r"""Diagonal-Gaussian log-density per row and ``scale`` times its gradients (chapter 07, D7.1).
+
+    .. math:: \log\mathcal N(x;\mu,\sigma^2) = -\tfrac12\sum_d\big[\log 2\pi + \log\sigma_d^2
+              + (x_d-\mu_d)^2/\sigma_d^2\big]
+
+    Parameters
+    ----------
+    x, mean, logvar : float arrays (N, D) of one dtype
+    scale : float
+    out : pair of arrays (N, D), optional, receiving ``dmean`` and ``dlogvar``
+
+    Returns
+    -------
+    logp : (N,)
+    dmean : (N, D) = s (x - mu) / var
+    dlogvar : (N, D) = s ((x - mu)^2 / var - 1) / 2
+    """
+    _two_d(x, "x")
+    mean, logvar = _inp(mean, "mean", x, "x"), _inp(logvar, "logvar", x, "x")
+    if out is None:
+        out = (np.empty_like(x), np.empty_like(x))
+    dm, dlv = _outp(out[0], "out[0]", x, "x"), _outp(out[1], "out[1]", x, "x")
+    return backend_module().gaussian_loglik_grad(x, mean, logvar, _scalar(scale, "scale"), dm, dlv)
+
+
+# ---------------------------------------------------- reparameterization + KL (chapters 05, 08)
+def reparam_kl(mu, logvar, eps, *, out=None):
+    r"""The reparameterized sample and the KL to the prior, per row (D8.1 and D5.4).
+
+    .. math:: z = \mu + e^{\mathrm{logvar}/2}\odot\varepsilon,\qquad
+              \mathrm{KL}_n = \tfrac12\sum_d\big(\sigma_{nd}^2 + \mu_{nd}^2 - \log\sigma_{nd}^2 - 1\big)
+
+    Parameters
+    ----------
+    mu, logvar, eps : float arrays (N, Z) of one dtype
+    out : array (N, Z), optional, receives ``z``
+
+    Returns
+    -------
+    z : (N, Z)
+    kl : (N,)
+    """
+    _two_d(mu, "mu")
+    logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
+    out = np.empty_like(mu) if out is None else _outp(out, "out", mu, "mu")
+    return backend_module().reparam_kl(mu, logvar, eps, out)
+
+
+def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
+    r"""Backward of :func:`reparam_kl` for the loss ``dz . z + kl_scale * sum_n KL_n`` (D8.1, D5.5).
+
+    .. math:: \partial\mu = dz + k\,\mu,\qquad
+              \partial\,\mathrm{logvar} = \tfrac12\big(dz\odot\sigma\odot\varepsilon
+              + k\,(\sigma^2 - 1)\big)
+
+    Returns
+    -------
+    dmu, dlogvar : (N, Z)
+    """
+    _two_d(mu, "mu")
+    dz = _inp(dz, "dz", mu, "mu")
+    logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
+    if out is None:
+        out = (np.empty_like(mu), np.empty_like(mu))
+    dmu, dlv = _outp(out[0], "out[0]", mu, "mu"), _outp(out[1], "out[1]", mu, "mu")
+    return backend_module().reparam_kl_backward(dz, mu, logvar, eps,
+                                                _scalar(kl_scale, "kl_scale"), dmu, dlv)
+
+
+# ------------------------------------------------------------------------------- Adam
+def adam_update(p, g, m, v, step, b1, b2, eps_hat):
+    r"""One Adam update of ``p`` and its moments ``m``, ``v``, in place, fused in one loop.
+
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
+              \quad p \leftarrow p - \text{step}\cdot\frac{m}{\sqrt v + \hat\epsilon}
+
+    with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
+    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}` (see :class:`elbo_edu.optim.Adam`).
+    All four arrays: one shape and dtype, C-contiguous (a flat buffer of every parameter works).
+    """
+    _float(p, "p")
+    _outp(p, "p", p, "p")
+    g = _inp(g, "g", p, "p")
+    _outp(m, "m", p, "p")
+    _outp(v, "v", p, "p")
+    backend_module().adam_update(p, g, m, v, _scalar(step, "step"), _scalar(b1, "b1"),
+                                 _scalar(b2, "b2"), _scalar(eps_hat, "eps_hat"))
+
+
+# ------------------------------------------------------------------------- binarization
+def binarize(x, u, *, out=None):
+    """Dynamic binarization ``b = [u < x]`` from uniforms ``u`` (same as
+    :func:`elbo_edu.data.binarize_dynamic` given the same uniforms). ``x``, ``u``, ``out``: one
+    shape and dtype; ``out`` may be ``u``."""
+    _float(x, "x")
+    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    u = _inp(u, "u", x, "x")
+    out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
+    return backend_module().binarize(x, u, out)
+
+
+# ------------------------------------------------------------------------- evaluation
+def logsumexp(a, axis=0):
+    r""":math:`\log\sum_k e^{a_k}` along ``axis`` (default 0: the samples of an importance-
+    sampling estimate, shape (K, N) -> (N,)), shifted by the maximum so nothing overflows.
+    ``-inf`` entries are allowed (a zero weight); a slice of all ``-inf`` gives ``-inf``."""
+    a = as_float_array(a, "a", ndim_min=1, finite=False)
+    if not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis: expected an integer in [{-a.ndim}, {a.ndim - 1}], got {axis!r}")
+    moved = np.moveaxis(a, axis, 0)
+    rest = moved.shape[1:]
+    flat = np.ascontiguousarray(moved).reshape(moved.shape[0], -1)
+    return backend_module().logsumexp(flat).reshape(rest)
+
+
+def kde_log_density(x_eval, x_data, bandwidth):
+    r"""Log of the Gaussian kernel density estimate at each row of ``x_eval`` (chapter 01, D1.3).
+
+    .. math:: \log\hat p(x) = \log\Big[\frac{1}{N h^d}\sum_{i=1}^N
+              \mathcal N\big((x - x_i)/h;\,0, I\big)\Big]
+
+    Parameters
+    ----------
+    x_eval : array (M, d) (or (M,) when d = 1)
+    x_data : array (N, d) (or (N,)), N >= 1
+    bandwidth : float > 0
+        ``h``.
+
+    Returns
+    -------
+    array (M,), in the common dtype of the inputs
+    """
+    xe = as_float_array(x_eval, "x_eval", ndim_min=1)
+    xd = as_float_array(x_data, "x_data", ndim_min=1)
+    h = check_positive_float(bandwidth, "bandwidth")
+    xe, xd = (a.reshape(-1, 1) if a.ndim == 1 else a for a in (xe, xd))
+    for a, name in ((xe, "x_eval"), (xd, "x_data")):
+        if a.ndim != 2:
+            raise ValueError(f"{name}: expected shape (n, d), got {a.shape}")
+    if xd.shape[0] == 0:
+        raise ValueError("x_data: expected at least one data point, got 0 rows")
+    if xe.shape[1] != xd.shape[1]:
+        raise ValueError(f"x_data: expected {xe.shape[1]} columns (as x_eval), got {xd.shape[1]}")
+    dt = np.result_type(xe.dtype, xd.dtype)
+    xe = np.ascontiguousarray(xe, dtype=dt)
+    xd = np.ascontiguousarray(xd, dtype=dt)
+    return backend_module().kde_log_density(xe, xd, h)
+
+
+# ------------------------------------------------------------------------- utilities
+@contextlib.contextmanager
+def use_backend(name: str):
+    """``with use_backend("numpy"): ...`` runs the block with another backend, then restores."""
+    previous = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def warmup(dtypes=(np.float32, np.float64)) -> float:
+    """Compile (or load from numba's cache) every kernel for ``dtypes``; returns the seconds spent.
+
+    A notebook's first cell can call this so the first training step is not slowed down by
+    compilation. Does nothing (returns 0.0) when the active backend is ``"numpy"``.
+    """
+    if get_backend() != "numba":
+        return 0.0
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    for dt in dtypes:
+        dt = np.dtype(dt)
+        a, b, c = (rng.uniform(0.1, 0.9, (3, 4)).astype(dt) for _ in range(3))
+        for act in ACTIVATIONS:
+            y = bias_act_forward(a.copy(), b[0], act)
+            bias_act_backward(c, y, act)
+        bernoulli_loglik_grad(a, b)
+        gaussian_loglik_grad(a, b, c)
+        reparam_kl(a, b, c)
+        reparam_kl_backward(a, b, c, a)
+        adam_update(a.copy(), b, c.copy(), c.copy(), 1e-3, 0.9, 0.999, 1e-8)
+        binarize(a, b)
+        logsumexp(a)
+        kde_log_density(a, b, 0.5)
+    return time.perf_counter() - t0
