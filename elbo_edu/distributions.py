@@ -9,8 +9,9 @@ Conventions (used across the package):
   every pixel) but never the other way round; the gradient of a broadcast parameter is summed back
   to that parameter's own shape.
 * Every ``*_grad`` function takes the same arguments plus ``grad_out`` (the upstream gradient, one
-  value per output element, default ones) and returns the vector–Jacobian products, one per array
-  argument, in argument order.
+  value per output element, default ones) and returns a tuple of vector–Jacobian products, one per
+  differentiable argument, in argument order (data that is discrete or bounded — Bernoulli
+  targets, class labels — gets none).
 
 Derived in chapter 05 (the KL terms, D5.1–D5.5) and chapter 07 (the likelihoods, D7.1–D7.3); the
 categorical model is chapter 02 (D2.1).
@@ -164,20 +165,20 @@ def bernoulli_log_prob(x, logits) -> np.ndarray:
 
 
 def bernoulli_log_prob_grad(x, logits, grad_out=None):
-    r"""Gradients of :func:`bernoulli_log_prob`: :math:`\partial_x = \ell`,
+    r"""Gradient of :func:`bernoulli_log_prob` with respect to the logits:
     :math:`\partial_\ell = x - \sigma(\ell)`.
+
+    ``x`` is data (binary or grey levels), not a parameter, so no gradient is returned for it.
 
     Returns
     -------
-    (dx, dlogits)
+    (dlogits,)
     """
     x = _data(x)
     check_probability_targets(x, "x")
     logits = _param_like(logits, "logits", x)
     g = _upstream(grad_out, x.shape[:-1], x.dtype)
-    dx = g * np.broadcast_to(logits, x.shape)
-    dlogits = g * (x - sigmoid(logits))
-    return dx, _unbroadcast(dlogits, logits.shape)
+    return (_unbroadcast(g * (x - sigmoid(logits)), logits.shape),)
 
 
 # ---------------------------------------------------------------------------- categorical (D2.1)

@@ -1,0 +1,101 @@
+"""SGD with momentum and Adam reach the known minimum of a quadratic; state round-trips exactly."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elbo_edu.optim import SGD, Adam
+
+
+def _quadratic(rng, dtype=np.float64):
+    """f(x) = ½ (x − c)ᵀ A (x − c), A symmetric positive definite: the minimum is x = c."""
+    m = rng.standard_normal((4, 4))
+    a = m @ m.T / 4 + np.eye(4)
+    c = rng.standard_normal(4)
+    params = {"x": np.zeros(4, dtype=dtype)}
+    grads = {"x": np.zeros(4, dtype=dtype)}
+
+    def compute_grad():
+        grads["x"][...] = a @ (params["x"] - c)
+
+    return params, grads, compute_grad, c
+
+
+@pytest.mark.parametrize("make", [lambda p, g: SGD(p, g, lr=0.1, momentum=0.9),
+                                  lambda p, g: SGD(p, g, lr=0.1),
+                                  lambda p, g: Adam(p, g, lr=0.01)])
+def test_optimizers_reach_the_minimum_of_a_quadratic(rng, make):
+    params, grads, compute_grad, c = _quadratic(rng)
+    opt = make(params, grads)
+    for _ in range(3000):
+        opt.zero_grad()
+        compute_grad()
+        opt.step()
+    np.testing.assert_allclose(params["x"], c, atol=1e-6)
+
+
+def test_adam_first_step_is_lr_times_sign(rng):
+    """With bias correction the first Adam step has size lr in every coordinate (|g| >> eps)."""
+    p = {"w": rng.standard_normal(5)}
+    g = {"w": rng.standard_normal(5)}
+    p0 = p["w"].copy()
+    Adam(p, g, lr=0.01).step()
+    np.testing.assert_allclose(p0 - p["w"], 0.01 * np.sign(g["w"]), rtol=1e-6)
+
+
+def test_adam_matches_the_textbook_formula(rng):
+    p = {"w": rng.standard_normal(3)}
+    g = {"w": np.zeros(3)}
+    opt = Adam(p, g, lr=0.1, betas=(0.8, 0.9), eps=1e-3)
+    w, m, v = p["w"].copy(), np.zeros(3), np.zeros(3)
+    for t in range(1, 6):
+        g["w"][...] = rng.standard_normal(3)
+        opt.step()
+        m = 0.8 * m + 0.2 * g["w"]
+        v = 0.9 * v + 0.1 * g["w"] ** 2
+        w = w - 0.1 * (m / (1 - 0.8 ** t)) / (np.sqrt(v / (1 - 0.9 ** t)) + 1e-3)
+        np.testing.assert_allclose(p["w"], w, rtol=1e-13)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam])
+def test_state_dict_resumes_exactly(rng, cls):
+    def run(steps, opt_state=None, start=None):
+        p = {"w": np.ones(3) if start is None else start.copy()}
+        g = {"w": np.zeros(3)}
+        opt = cls(p, g, lr=0.05, **({"momentum": 0.5} if cls is SGD else {}))
+        if opt_state is not None:
+            opt.load_state_dict(opt_state)
+        for _ in range(steps):
+            g["w"][...] = p["w"] ** 2 - 0.5
+            opt.step()
+        return p["w"], {k: np.copy(v) for k, v in opt.state_dict().items()}
+
+    full, _ = run(6)
+    half, state = run(3)
+    resumed, _ = run(3, state, half)
+    np.testing.assert_array_equal(full, resumed)
+
+
+def test_float32_parameters_stay_float32(rng):
+    p = {"w": rng.standard_normal(4).astype(np.float32)}
+    g = {"w": rng.standard_normal(4).astype(np.float32)}
+    for opt in (SGD(p, g, momentum=0.9), Adam(p, g)):
+        opt.step()
+        assert p["w"].dtype == np.float32
+
+
+@pytest.mark.parametrize("kwargs, match", [({"lr": -1.0}, "lr"), ({"lr": np.nan}, "lr"),
+                                           ({"betas": (1.0, 0.9)}, r"betas\[0\]"),
+                                           ({"eps": 0.0}, "eps")])
+def test_bad_hyperparameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Adam({"w": np.zeros(2)}, {"w": np.zeros(2)}, **kwargs)
+
+
+def test_mismatched_params_and_grads():
+    with pytest.raises(ValueError, match="grads"):
+        SGD({"w": np.zeros(2)}, {"v": np.zeros(2)})
+    with pytest.raises(ValueError, match="grads: expected shape"):
+        SGD({"w": np.zeros(2)}, {"w": np.zeros(3)})
+    with pytest.raises(ValueError, match="momentum"):
+        SGD({"w": np.zeros(2)}, {"w": np.zeros(2)}, momentum=1.0)

@@ -1,0 +1,36 @@
+"""The project's own promises: the README's commands and the CI script agree."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _quickstart_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def test_quickstart_has_exactly_two_commands():
+    cmds = _quickstart_commands()
+    assert len(cmds) == 2, cmds
+    assert "elbo-edu" in cmds[0] and "pytest" in cmds[1]
+
+
+def test_ci_runs_the_readmes_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert _quickstart_commands()[1] in ci
+    assert "set -euo pipefail" in ci and "venv" in ci
+
+
+def test_nothing_names_a_path_of_this_machine():
+    offenders = []
+    for p in ROOT.rglob("*"):
+        if p.is_file() and p.suffix in {".py", ".md", ".cfg", ".toml", ".ipynb", ".txt"} \
+                and ".git" not in p.parts and "_build" not in p.parts:
+            text = p.read_text(errors="ignore")
+            if re.search(r"/work/|/root/|/home/\w+/", text) and p.name != "test_project.py":
+                offenders.append(str(p.relative_to(ROOT)))
+    assert not offenders, offenders
