@@ -11,6 +11,7 @@ and with deterministic cell ids, so rebuilding an unchanged source gives a byte-
 
     python chapters/_build/build.py            # rebuild every notebook
     python chapters/_build/build.py --check    # exit 1 if a notebook is out of date
+    python chapters/_build/build.py 01 05      # only the chapters whose names start so
 """
 from __future__ import annotations
 
@@ -91,9 +92,12 @@ def render(source: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale notebooks")
+    parser.add_argument("prefixes", nargs="*", help="chapter number prefixes, e.g. 01 05")
     args = parser.parse_args(argv)
     stale = []
     for src in sources():
+        if args.prefixes and not any(src.name.startswith(p) for p in args.prefixes):
+            continue
         text, dst = render(src), target(src)
         if dst.exists() and dst.read_text(encoding="utf-8") == text:
             continue
