@@ -8,6 +8,7 @@ dtypes are an error rather than a silent upcast (float32 training must stay floa
 from __future__ import annotations
 
 import contextlib
+import numbers
 import time
 
 import numpy as np
@@ -66,7 +67,7 @@ def _act(act, slope):
 
 
 def _scalar(value, name):
-    if isinstance(value, bool) or not np.isscalar(value) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{name}: expected a finite real number, got {value!r}")
     return float(value)
 
