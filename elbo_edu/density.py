@@ -20,12 +20,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_float_array, check_ndim, check_positive_float, check_positive_int
-from .distributions import LOG_2PI, gaussian_log_prob, gaussian_log_prob_grad
+from .distributions import gaussian_log_prob, gaussian_log_prob_grad
 
-try:  # the fused kernel and its NumPy twin, with the package's backend switch
-    from .kernels import kde_log_density as _kde_kernel
-except ImportError:  # pragma: no cover - only while the kernels package is absent
-    _kde_kernel = None
+from .kernels import kde_log_density as _kde_kernel  # numba kernel or NumPy twin (backend switch)
 
 __all__ = [
     "gaussian_mle", "log_likelihood", "log_likelihood_grad", "GaussianFit", "fit_gaussian_ascent",
@@ -110,7 +107,7 @@ class GaussianFit(NamedTuple):
     history: np.ndarray
 
 
-def fit_gaussian_ascent(x, *, lr: float = 0.5, steps: int = 500, mean0=None, logvar0=None) -> GaussianFit:
+def fit_gaussian_ascent(x, *, lr: float = 0.2, steps: int = 500, mean0=None, logvar0=None) -> GaussianFit:
     r"""Maximum likelihood by gradient ascent on ``(mean, logvar)`` (chapter 01, D1.2).
 
     Each step moves along the gradient of the *average* log-likelihood (the sum divided by ``N``,
@@ -124,7 +121,8 @@ def fit_gaussian_ascent(x, *, lr: float = 0.5, steps: int = 500, mean0=None, log
     ----------
     x : array (N, d)
     lr : float
-        Step size :math:`\eta`.
+        Step size :math:`\eta`. Near the optimum the mean contracts by :math:`1-\eta/\sigma_j^2`
+        per step, so it must stay below :math:`2\sigma_j^2` (the smallest variance) to converge.
     steps : int
     mean0, logvar0 : arrays (d,), optional
 
@@ -208,16 +206,6 @@ def minibatch_gradients(x, mean, logvar, batch_size: int, n_batches: int, rng: n
 
 
 # ------------------------------------------------------------------ kernel density estimation
-def _numpy_kde_log_density(x_eval, x_data, bandwidth):
-    """NumPy fallback with the kernel's signature (used only if ``elbo_edu.kernels`` is missing)."""
-    from ._math import logsumexp
-    d = x_data.shape[1]
-    sq = (np.sum(x_eval ** 2, 1)[:, None] - 2 * x_eval @ x_data.T + np.sum(x_data ** 2, 1)[None, :])
-    sq = np.maximum(sq, 0.0)
-    return (logsumexp(-0.5 * sq / bandwidth ** 2, axis=1) - np.log(x_data.shape[0])
-            - 0.5 * d * (LOG_2PI + 2 * np.log(bandwidth)))
-
-
 def kde_log_density(x_eval, x_data, bandwidth: float) -> np.ndarray:
     r"""Log-density of the Gaussian kernel density estimate (chapter 01, D1.3).
 
@@ -247,9 +235,7 @@ def kde_log_density(x_eval, x_data, bandwidth: float) -> np.ndarray:
     h = check_positive_float(bandwidth, "bandwidth")
     dtype = np.result_type(x_eval.dtype, x_data.dtype)
     x_eval, x_data = x_eval.astype(dtype, copy=False), x_data.astype(dtype, copy=False)
-    if _kde_kernel is not None:
-        return _kde_kernel(x_eval, x_data, h)
-    return _numpy_kde_log_density(x_eval, x_data, h)
+    return _kde_kernel(np.ascontiguousarray(x_eval), np.ascontiguousarray(x_data), h)
 
 
 def _spread(x):

@@ -28,11 +28,11 @@ class ELBOTrajectory(NamedTuple):
     q_logvar: np.ndarray
 
 
-def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: float = 0.1,
-                steps: int = 200) -> ELBOTrajectory:
+def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: float | None = None,
+                lr_logvar: float = 1.0, steps: int = 200) -> ELBOTrajectory:
     r"""Gradient ascent on the closed-form ELBO over a diagonal Gaussian q (chapter 06, D6.5).
 
-    :math:`(m, \log s^2) \leftarrow (m, \log s^2) + \eta\,\nabla\mathrm{ELBO}` using
+    :math:`m \leftarrow m + \eta\,\nabla_m\mathrm{ELBO}`, :math:`\log s^2 \leftarrow \log s^2 + \eta_s\nabla_{\log s^2}\mathrm{ELBO}` using
     :meth:`LinearGaussian.elbo_grad`; records :math:`\log p(x)` (constant), the ELBO (rising) and
     :math:`\mathrm{KL}(q\,\|\,p(z\mid x))` (falling) before every step and after the last.
 
@@ -42,8 +42,12 @@ def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: f
     x : array (N, D)
     q_mean0, q_logvar0 : arrays (N, K), optional
         Start of the ascent (default: the prior, m = 0 and log s² = 0).
-    lr : float
-        Step size; must be below 2 / (largest eigenvalue of the posterior precision) for the mean.
+    lr : float, optional
+        Step size. The ELBO is a concave quadratic in m with Hessian :math:`-\Lambda`, so the mean
+        converges only for ``lr < 2 / λ_max(Λ)``; the default ``1 / λ_max(Λ)`` is safe.
+    lr_logvar : float
+        Step size of the log-variances. Each one's curvature at the optimum is 1/2 whatever the
+        model, so a step of 1 halves its error every iteration (it must stay below 4).
     steps : int
 
     Returns
@@ -53,7 +57,8 @@ def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: f
     if not isinstance(model, LinearGaussian):
         raise ValueError(f"model: expected a LinearGaussian, got {type(model).__name__}")
     x = model._x(x)
-    lr = check_positive_float(lr, "lr")
+    lr = 1.0 / np.linalg.eigvalsh(model.precision)[-1] if lr is None else check_positive_float(lr, "lr")
+    lr_logvar = check_positive_float(lr_logvar, "lr_logvar")
     steps = check_positive_int(steps, "steps")
     shape = (x.shape[0], model.z_dim)
     m = np.zeros(shape) if q_mean0 is None else np.array(q_mean0, dtype=np.float64)
@@ -67,5 +72,5 @@ def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: f
         kl[t] = model.kl_to_posterior(x, m, lv)
         if t < steps:
             dm, dlv = model.elbo_grad(x, m, lv)
-            m, lv = m + lr * dm, lv + lr * dlv
+            m, lv = m + lr * dm, lv + lr_logvar * dlv
     return ELBOTrajectory(np.broadcast_to(log_px, elbo.shape).copy(), elbo, kl, m, lv)

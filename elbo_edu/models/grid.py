@@ -56,7 +56,7 @@ def log_integral(log_values, grid: Grid, axis: int = 0) -> np.ndarray:
 
 
 class GridPosterior(NamedTuple):
-    """What :func:`grid_posterior` computes for N data points on G grid points.
+    r"""What :func:`grid_posterior` computes for N data points on G grid points.
 
     Attributes
     ----------

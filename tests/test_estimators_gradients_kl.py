@@ -1,0 +1,155 @@
+"""Score-function vs pathwise gradients (D8.2), Monte-Carlo and discrete KL (D4.1–D4.3, D8.3).
+
+Unbiasedness is checked as |mean - exact| < 4 standard errors per coordinate (two-sided normal
+tail 6e-5), the standard error being the sample standard deviation over sqrt(S).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from elbo_edu.distributions import kl_normal
+from elbo_edu.estimators import (Mixture1D, Quadratic, fit_gaussian_kl, kl_discrete, mc_kl_normal,
+                                 pathwise_gradient, score_function_gradient)
+from elbo_edu.estimators.kl import _forward_kl, _gauss_hermite, _reverse_kl
+from elbo_edu.gradcheck import numerical_gradient, rel_error
+
+
+@pytest.fixture
+def problem():
+    f = Quadratic(a=[0.5, -1.0, 2.0], c=[1.0, 0.3, -0.7])
+    return f, np.array([0.4, -1.2, 0.8]), np.array([-0.3, 0.2, -1.0])
+
+
+def test_quadratic_expectation_and_gradient(problem, rng):
+    f, mu, logvar = problem
+    dmu, dlv = f.expectation_grad(mu, logvar)
+    assert rel_error(dmu, numerical_gradient(lambda m: f.expectation(m, logvar), mu.copy())) < 1e-7
+    assert rel_error(dlv, numerical_gradient(lambda v: f.expectation(mu, v), logvar.copy())) < 1e-7
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal((200_000, 3))
+    vals = f(z)
+    assert abs(vals.mean() - f.expectation(mu, logvar)) < 4 * vals.std() / np.sqrt(len(vals))
+    assert rel_error(f.grad(z[:5]), np.array([numerical_gradient(lambda v: f(v[None])[0], zi.copy())
+                                              for zi in z[:5]])) < 1e-7
+
+
+@pytest.mark.parametrize("baseline", [0.0, 2.5])
+def test_both_estimators_are_unbiased(problem, baseline):
+    f, mu, logvar = problem
+    exact = f.expectation_grad(mu, logvar)
+    eps = np.random.default_rng(5).standard_normal((100_000, 3))
+    for est in (score_function_gradient(f, mu, logvar, eps=eps, baseline=baseline),
+                pathwise_gradient(f.grad, mu, logvar, eps=eps)):
+        for m, se, ex in zip(est.mean, est.standard_error, exact):
+            assert np.all(np.abs(m - ex) < 4 * se)
+
+
+def test_pathwise_has_lower_variance_here(problem):
+    f, mu, logvar = problem
+    eps = np.random.default_rng(6).standard_normal((20_000, 3))
+    sf = score_function_gradient(f, mu, logvar, eps=eps).variance
+    pw = pathwise_gradient(f.grad, mu, logvar, eps=eps).variance
+    for a, b in zip(pw, sf):
+        assert np.all(a < b)
+
+
+def test_estimators_draw_from_rng(problem):
+    f, mu, logvar = problem
+    a = score_function_gradient(f, mu, logvar, 10, np.random.default_rng(1))
+    b = score_function_gradient(f, mu, logvar, eps=np.random.default_rng(1).standard_normal((10, 3)))
+    np.testing.assert_array_equal(a.d_mu, b.d_mu)
+    with pytest.raises(ValueError, match="rng"):
+        pathwise_gradient(f.grad, mu, logvar, 10)
+    with pytest.raises(ValueError, match="eps"):
+        pathwise_gradient(f.grad, mu, logvar, eps=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="logvar"):
+        pathwise_gradient(f.grad, mu, logvar[:2], 3, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------- KL (D4.1–D4.3)
+prob = st.lists(st.floats(0.01, 1.0), min_size=2, max_size=6)
+
+
+@given(prob, st.integers(0, 2**31 - 1))
+def test_discrete_kl_is_nonnegative_and_zero_only_at_equality(p, seed):
+    p = np.array(p) / np.sum(p)
+    q = np.random.default_rng(seed).dirichlet(np.ones(len(p)))
+    assert kl_discrete(p, q) >= 0
+    assert kl_discrete(p, p) == 0.0
+    if np.max(np.abs(p - q)) > 1e-3:
+        assert kl_discrete(p, q) > 0
+
+
+def test_discrete_kl_conventions_and_asymmetry():
+    p, q = np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.25, 0.5])
+    assert kl_discrete(p, q) == pytest.approx(np.log(2), rel=1e-15)      # 0 log 0 = 0
+    assert kl_discrete(q, p) == np.inf                                   # q puts mass where p has none
+    a, b = np.array([0.9, 0.1]), np.array([0.5, 0.5])
+    assert kl_discrete(a, b) != pytest.approx(kl_discrete(b, a))
+    np.testing.assert_allclose(kl_discrete(np.stack([a, b]), np.stack([b, a])),
+                               [kl_discrete(a, b), kl_discrete(b, a)])
+    with pytest.raises(ValueError, match="q"):
+        kl_discrete(a, [0.5, 0.6])
+
+
+def test_mc_kl_matches_closed_form(rng):
+    mu1, lv1, mu2, lv2 = (rng.standard_normal(4) * s for s in (1.0, 0.5, 1.0, 0.5))
+    est, se = mc_kl_normal(mu1, lv1, mu2, lv2, 50_000, rng)
+    exact = float(kl_normal(mu1, lv1, mu2, lv2).sum())
+    assert abs(est - exact) < 4 * se
+    est0, se0 = mc_kl_normal(mu1, lv1, mu1, lv1, 100, rng)
+    assert est0 == 0.0 and se0 == 0.0
+
+
+@pytest.fixture(scope="module")
+def fits():
+    p = Mixture1D([0.4, 0.6], [-3.0, 2.5], [0.8, 1.0])
+    return p, fit_gaussian_kl(p)
+
+
+def test_mixture_density_and_its_derivative(fits):
+    p, _ = fits
+    x = np.linspace(-12, 12, 20001)
+    assert np.trapezoid(np.exp(p.log_pdf(x)), x) == pytest.approx(1.0, abs=1e-10)
+    pts = np.array([-3.3, 0.1, 2.0])
+    num = np.array([numerical_gradient(lambda v: float(p.log_pdf(v)[0]), np.array([v])) [0] for v in pts])
+    assert rel_error(p.dlog_pdf(pts), num) < 1e-7
+    assert p.mean() == pytest.approx(np.trapezoid(x * np.exp(p.log_pdf(x)), x), abs=1e-9)
+
+
+def test_forward_fit_matches_moments_and_is_stationary(fits):
+    p, f = fits
+    t, w = _gauss_hermite(80)
+    m, lv = f.forward
+    assert m == pytest.approx(p.mean()) and np.exp(lv) == pytest.approx(p.var())
+    g = numerical_gradient(lambda v: _forward_kl(p, v[0], v[1], t, w), np.array([m, lv]))
+    assert np.max(np.abs(g)) < 1e-7
+
+
+def test_reverse_fit_seeks_a_mode_and_is_stationary(fits):
+    p, f = fits
+    t, w = _gauss_hermite(80)
+    m, lv = f.reverse
+    g = numerical_gradient(lambda v: _reverse_kl(p, v[0], v[1], t, w), np.array([m, lv]))
+    assert np.max(np.abs(g)) < 1e-6
+    assert min(abs(m - mj) for mj in p.means) < 0.2          # sits on a mode ...
+    assert np.exp(0.5 * lv) < 1.2 * p.stds.max()             # ... with about that mode's width
+    assert abs(f.forward[0] - m) > 1.0 and np.exp(f.forward[1]) > 4 * np.exp(lv)  # covers both
+
+
+def test_each_fit_wins_its_own_direction(fits):
+    _, f = fits
+    assert f.forward_kl["forward_fit"] < f.forward_kl["reverse_fit"]
+    assert f.reverse_kl["reverse_fit"] < f.reverse_kl["forward_fit"]
+    assert min(f.forward_kl.values()) > 0 and min(f.reverse_kl.values()) > 0
+
+
+def test_mixture_bad_input():
+    with pytest.raises(ValueError, match="weights"):
+        Mixture1D([0.5, 0.6], [0, 1], [1, 1])
+    with pytest.raises(ValueError, match="stds"):
+        Mixture1D([0.5, 0.5], [0, 1], [1, 0])
+    with pytest.raises(ValueError, match="mixture"):
+        fit_gaussian_kl("not a mixture")
