@@ -1,0 +1,208 @@
+# %% [markdown]
+# # Chapter 04 — The Kullback–Leibler divergence
+#
+# **Derivation steps covered:** D4.1, D4.2, D4.3
+#
+# Variational inference replaces the intractable posterior of chapter 03 by the member of a simple
+# family that is "closest" to it. Closeness is measured by the Kullback–Leibler divergence. This
+# chapter establishes the three facts about it that the rest of the course relies on: it is never
+# negative and vanishes only for identical distributions; it is not symmetric, and the direction
+# we minimise decides what kind of approximation we get; and for continuous distributions it is an
+# expectation, which can always be estimated by sampling even when no formula exists.
+#
+# Sources: the quick note "Variational autoencoders, Kullback-Leibler divergence and Evidence
+# Lower Bound", the blog post "Auto-Encoding Variational Bayes — Variational Inference", and the
+# notes "Kullback-Leibler Divergence in VAEs" (§3).
+
+# %%
+import numpy as np
+from scipy import integrate
+
+from elbo_edu.distributions import gaussian_log_prob, kl_normal
+from elbo_edu.estimators.kl import Mixture1D, fit_gaussian_kl, kl_discrete, mc_kl_normal
+from elbo_edu.gradcheck import numerical_gradient
+from elbo_edu.plots import plot_kl_fits
+
+rng = np.random.default_rng(4)
+
+# %% [markdown]
+# ## D4.1 — Discrete KL, and why it is never negative
+#
+# For probability vectors $P$ and $Q$ on the same $K$ outcomes,
+#
+# $$\mathrm{KL}(P\,\|\,Q)=\sum_{i}P(i)\log\frac{P(i)}{Q(i)} ,$$
+#
+# the expected extra surprise (in nats) of an observer who believes $Q$ while outcomes come from
+# $P$. **Gibbs' inequality** says $\mathrm{KL}\ge0$. Proof via Jensen: $\log$ is concave, so the
+# average of logs is at most the log of the average. Averaging over $P$,
+#
+# $$-\mathrm{KL}(P\,\|\,Q)=\sum_iP(i)\log\frac{Q(i)}{P(i)}\;\le\;\log\sum_iP(i)\frac{Q(i)}{P(i)}
+#   =\log\sum_{i:P(i)>0}Q(i)\;\le\;\log1=0 .$$
+#
+# Jensen's inequality for a strictly concave function is an equality only when the averaged
+# quantity is constant, i.e. $Q(i)/P(i)=c$ on the support of $P$; together with the last step
+# (which needs $Q$ to put no mass outside that support) this forces $c=1$: **KL is zero exactly
+# when $P=Q$.** We check each inequality of the chain on many random pairs.
+
+# %%
+P = rng.dirichlet(np.ones(6), size=2000)          # 2000 random distributions over 6 outcomes
+Q = rng.dirichlet(np.ones(6), size=2000)
+kl = kl_discrete(P, Q)
+assert np.allclose(kl, np.sum(P * np.log(P / Q), axis=1), atol=1e-13)     # the definition
+lhs = np.sum(P * np.log(Q / P), axis=1)            # average of logs
+rhs = np.log(np.sum(P * (Q / P), axis=1))          # log of the average (= log 1 here)
+assert np.all(lhs <= rhs + 1e-15) and np.all(np.abs(rhs) < 1e-14)
+assert np.all(kl > 0)                               # strictly positive for P != Q
+assert np.all(kl_discrete(P, P) == 0.0)             # zero for P = Q
+print(f"min KL over 2000 random pairs: {kl.min():.2e};  KL(P||P) = {kl_discrete(P[:1], P[:1])[0]}")
+
+# %% [markdown]
+# Near $P=Q$ the divergence is quadratic, not linear, in the difference: for $Q=P+\delta$ with
+# $\sum_i\delta_i=0$, a second-order expansion of $\log(1+\delta_i/P_i)$ gives
+# $\mathrm{KL}(P\,\|\,Q)\approx\tfrac12\sum_i\delta_i^2/P_i$. That is why "KL is minimised at
+# $P=Q$" comes with a zero gradient there.
+
+# %%
+p0 = rng.dirichlet(np.ones(6))
+direction = rng.normal(size=6)
+direction -= direction.mean()                       # keeps the total at one
+for t in (1e-2, 1e-3, 1e-4):
+    delta = t * direction * p0.min()
+    exact, approx = kl_discrete(p0, p0 + delta), 0.5 * np.sum(delta ** 2 / p0)
+    print(f"t={t:.0e}: KL {exact:.6e}   quadratic approximation {approx:.6e}")
+    assert abs(exact - approx) < 10 * t * approx   # the next term of the expansion is O(t) smaller
+
+# %% [markdown]
+# ## D4.2 — KL is not symmetric: forward and reverse fits
+#
+# In general $\mathrm{KL}(P\,\|\,Q)\neq\mathrm{KL}(Q\,\|\,P)$, so the KL is a *divergence*, not a
+# distance. The asymmetry has practical consequences. Fit a single Gaussian $q$ to a bimodal
+# target $p$:
+#
+# * **forward** $\min_q\mathrm{KL}(p\,\|\,q)=\min_q\mathbb E_p[\log p-\log q]$: wherever $p$ has
+#   mass, $\log q$ must not be very negative, so $q$ spreads to *cover* both modes. For a Gaussian
+#   $q$ the minimiser matches the mean and variance of $p$ (only $-\mathbb E_p[\log q]$ depends on
+#   $q$, and it is a quadratic in the moments);
+# * **reverse** $\min_q\mathrm{KL}(q\,\|\,p)=\min_q\mathbb E_q[\log q-\log p]$: $q$ is penalised for
+#   mass where $p$ is small, so it *seeks one mode* and ignores the other.
+#
+# Variational inference minimises the reverse direction $\mathrm{KL}(q\,\|\,p(z\mid x))$ (it needs
+# expectations under $q$, which we can sample); expect VAE posteriors to be compact rather than
+# covering.
+
+# %%
+Pa, Qa = np.array([0.9, 0.05, 0.05]), np.full(3, 1 / 3)
+print(f"KL(P||Q) = {kl_discrete(Pa, Qa):.4f}   KL(Q||P) = {kl_discrete(Qa, Pa):.4f}")
+assert abs(kl_discrete(Pa, Qa) - kl_discrete(Qa, Pa)) > 0.1
+assert np.mean(np.abs(kl_discrete(P, Q) - kl_discrete(Q, P)) > 1e-3) > 0.9   # asymmetric as a rule
+
+mixture = Mixture1D(weights=[0.5, 0.5], means=[-2.0, 2.0], stds=[0.6, 0.6])
+fits = fit_gaussian_kl(mixture)
+
+
+def quad(f):
+    return integrate.quad(f, -15, 15, points=[-2, 0, 2], limit=400, epsabs=1e-12, epsrel=1e-11)[0]
+
+
+def gauss(t, m, lv):
+    return float(gaussian_log_prob(np.array([[t]]), m, lv)[0])
+
+
+def forward_kl(m, lv):      # KL(p || q) by quadrature
+    return quad(lambda t: np.exp(mixture.log_pdf(t)) * (mixture.log_pdf(t) - gauss(t, m, lv)))
+
+
+def reverse_kl(m, lv):      # KL(q || p) by quadrature
+    return quad(lambda t: np.exp(gauss(t, m, lv)) * (gauss(t, m, lv) - mixture.log_pdf(t)))
+
+
+mix_mean = quad(lambda t: t * np.exp(mixture.log_pdf(t)))
+mix_var = quad(lambda t: (t - mix_mean) ** 2 * np.exp(mixture.log_pdf(t)))
+print("forward fit (mean, var):", fits.forward[0], np.exp(fits.forward[1]), "  moments of p:", mix_mean, mix_var)
+print("reverse fit (mean, var):", fits.reverse[0], np.exp(fits.reverse[1]))
+assert abs(fits.forward[0] - mix_mean) < 1e-9 and abs(np.exp(fits.forward[1]) - mix_var) < 1e-8
+assert abs(abs(fits.reverse[0]) - 2.0) < 0.05 and abs(np.exp(0.5 * fits.reverse[1]) - 0.6) < 0.05
+
+# each fit wins its own direction (both KLs of both fits by adaptive quadrature)
+table = {name: (forward_kl(*fit), reverse_kl(*fit))
+         for name, fit in (("forward fit", fits.forward), ("reverse fit", fits.reverse))}
+for name, (f, r) in table.items():
+    print(f"{name}:  KL(p||q) = {f:.6f}   KL(q||p) = {r:.6f}")
+assert table["forward fit"][0] < table["reverse fit"][0]
+assert table["reverse fit"][1] < table["forward fit"][1]
+
+# both fits are stationary points of their objective (finite differences of the quadratures)
+g_fwd = numerical_gradient(lambda th: forward_kl(*th), np.array(fits.forward), h=1e-4)
+g_rev = numerical_gradient(lambda th: reverse_kl(*th), np.array(fits.reverse), h=1e-4)
+g_mode = numerical_gradient(lambda th: reverse_kl(*th), np.array([-2.0, np.log(0.36)]), h=1e-4)
+print("gradient at the forward fit:", g_fwd, "  at the reverse fit:", g_rev,
+      "  at the mode's own (mean, logvar):", g_mode)
+# The package minimises an 80-node Gauss-Hermite approximation of the reverse KL; its minimiser
+# differs from the exact one by ~1e-5, hence the 1e-4 threshold. A point that is not stationary,
+# such as the component's own parameters, has a gradient hundreds of times larger.
+assert np.max(np.abs(g_fwd)) < 1e-6 and np.max(np.abs(g_rev)) < 1e-4
+assert np.max(np.abs(g_mode)) > 100 * np.max(np.abs(g_rev))
+
+# %%
+t_grid = np.linspace(-5, 5, 801)
+plot_kl_fits(t_grid, np.exp(mixture.log_pdf(t_grid)),
+             np.exp(gaussian_log_prob(t_grid[:, None], *fits.forward)),
+             np.exp(gaussian_log_prob(t_grid[:, None], *fits.reverse)))
+
+# %% [markdown]
+# ## D4.3 — Continuous KL is an expectation, so it can be estimated by sampling
+#
+# For densities the sum becomes an integral, and the integral is an expectation under the first
+# argument:
+#
+# $$\mathrm{KL}(q\,\|\,p)=\int q(z)\log\frac{q(z)}{p(z)}\,dz=\mathbb E_{z\sim q}\big[\log q(z)-\log p(z)\big]
+#   \approx\frac1S\sum_{s=1}^S\big[\log q(z_s)-\log p(z_s)\big],\quad z_s\sim q .$$
+#
+# The Monte-Carlo average is unbiased, and its standard error shrinks like $1/\sqrt S$. It needs
+# only samples from $q$ and the two log-densities — no closed form. Individual terms can be
+# negative (a sample where $p$ happens to exceed $q$); only their expectation is guaranteed to be
+# non-negative.
+#
+# First against the Gaussian closed form of chapter 05 (`kl_normal`), with a tolerance of 4
+# standard errors, estimated from the samples themselves:
+
+# %%
+mu1, lv1 = rng.normal(size=3), rng.normal(0, 0.5, size=3)
+mu2, lv2 = rng.normal(size=3), rng.normal(0, 0.5, size=3)
+exact = float(kl_normal(mu1, lv1, mu2, lv2).sum())
+for S in (10, 100, 1_000, 10_000, 100_000):
+    est, se = mc_kl_normal(mu1, lv1, mu2, lv2, S, rng)
+    print(f"S={S:>6}: estimate {est:.4f} +- {se:.4f}   (closed form {exact:.4f})")
+    assert abs(est - exact) < 4 * se
+
+z = mu1 + np.exp(0.5 * lv1) * rng.standard_normal((1000, 3))
+terms = gaussian_log_prob(z, mu1, lv1) - gaussian_log_prob(z, mu2, lv2)
+print(f"fraction of negative single-sample terms: {np.mean(terms < 0):.2f}")
+assert np.any(terms < 0) and exact > 0
+
+# %% [markdown]
+# And where no formula exists: the reverse KL between the Gaussian fit and the mixture of D4.2,
+# estimated by sampling the Gaussian, against the quadrature value.
+
+# %%
+m_r, lv_r = fits.reverse
+zs = m_r + np.exp(0.5 * lv_r) * rng.standard_normal(200_000)
+terms = gaussian_log_prob(zs[:, None], m_r, lv_r) - mixture.log_pdf(zs)
+est, se = terms.mean(), terms.std(ddof=1) / np.sqrt(len(zs))
+print(f"Monte Carlo {est:.5f} +- {se:.5f}   quadrature {reverse_kl(m_r, lv_r):.5f}")
+assert abs(est - reverse_kl(m_r, lv_r)) < 4 * se
+
+# %% [markdown]
+# ## Try this
+#
+# 1. D4.1: give $Q$ a zero where $P$ is positive (`Q = [0.5, 0.5, 0.0]`, `P = [0.4, 0.4, 0.2]`).
+#    What does `kl_discrete(P, Q)` return, and what does `kl_discrete(Q, P)` return? Relate the
+#    answer to the two fits of D4.2.
+# 2. D4.2: move the modes closer (`means=[-1, 1]`). Below which separation do the forward and
+#    reverse fits coincide (the mixture is then unimodal)?
+# 3. D4.2: make the mixture unequal (`weights=[0.8, 0.2]`). Which mode does the reverse fit pick,
+#    and does `fit_gaussian_kl` ever land on the smaller one?
+# 4. D4.3: estimate the KL in the *other* direction, sampling from the second Gaussian. Which
+#    direction has the larger standard error for the same $S$, and why?
+# 5. D4.3: take two Gaussians with very different variances (`lv1 = 3`, `lv2 = -3`). How many
+#    samples are needed for a 1 % relative error?
