@@ -27,6 +27,7 @@ from elbo_edu.distributions import (
     kl_std_normal_grad,
 )
 from elbo_edu.gradcheck import check_function, numerical_gradient, rel_error
+from elbo_edu.plots import plot_quadrature_check
 
 rng = np.random.default_rng(5)
 
@@ -48,6 +49,7 @@ def expect_under(mu, logvar, g):
 pairs = [(0.0, 0.0, 0.0, 0.0), (0.3, -1.0, -0.5, 0.7), (2.0, 1.2, -1.0, -0.4)]
 pairs += [tuple(v) for v in rng.normal(0.0, 1.0, size=(3, 4))]
 TOL = 1e-9  # quadrature is accurate to ~1e-12 here; 1e-9 leaves room for rounding in the sums
+rows = []   # (label, closed form, quadrature) of every checked line, for the figure after D5.3
 
 # %% [markdown]
 # ## D5.1 — The first term: $\int p_1\log p_1$ (minus the entropy)
@@ -74,6 +76,7 @@ for mu1, lv1, _, _ in pairs:
     assert abs(quad - formula) < TOL, (quad, formula)
     assert abs(package - formula) < 1e-14
     print(f"logvar1={lv1:+.3f}:  quadrature {quad:+.12f}   formula {formula:+.12f}")
+    rows.append((f"D5.1  int p1 log p1, logvar1={lv1:.2f}", formula, quad))
 
 # %% [markdown]
 # The two parts of the argument can also be checked on their own: $p_1$ integrates to one and its
@@ -108,6 +111,7 @@ for mu1, lv1, mu2, lv2 in pairs:
     formula = 0.5 * (LOG_2PI + lv2) + (np.exp(lv1) + (mu1 - mu2) ** 2) / (2 * np.exp(lv2))
     assert abs(quad - formula) < TOL * max(1.0, abs(formula)), (quad, formula)
     print(f"cross-entropy: quadrature {quad:.12f}   formula {formula:.12f}")
+    rows.append((f"D5.2  -int p1 log p2, pair ({mu1:.2f}, {lv1:.2f}, {mu2:.2f}, {lv2:.2f})", formula, quad))
 
 # %% [markdown]
 # ## D5.3 — Adding the two: the KL divergence between two Gaussians
@@ -131,6 +135,15 @@ for mu1, lv1, mu2, lv2 in pairs:
     assert abs(package - formula) < 1e-12 * max(1.0, formula)
     assert package >= 0.0
     print(f"KL: quadrature {quad:.12f}   formula {formula:.12f}   kl_normal {package:.12f}")
+    rows.append((f"D5.3  KL, pair ({mu1:.2f}, {lv1:.2f}, {mu2:.2f}, {lv2:.2f})", package, quad))
+
+# %% [markdown]
+# Every line checked so far at a glance: the closed form against quadrature (left), and their
+# absolute difference (right), which sits at the level of floating-point rounding.
+
+# %%
+labels, closed, quads = zip(*rows)
+plot_quadrature_check(list(labels), np.array(closed), np.array(quads))
 
 # %% [markdown]
 # The formula is right, but it is not the best way to *compute* the KL. When the two Gaussians are
