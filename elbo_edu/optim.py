@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_positive_float
+from .kernels import adam_update
+from .kernels._numpy_impl import adam_update as _adam_update_numpy
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
@@ -99,12 +101,11 @@ class Adam(Optimizer):
         eps_hat = self.eps * np.sqrt(1.0 - b2 ** self.t)
         for k, p in self.params.items():
             g, m, v = self.grads[k], self.m[k], self.v[k]
-            t = p.dtype.type
-            m *= t(b1)
-            m += t(1.0 - b1) * g
-            v *= t(b2)
-            v += t(1.0 - b2) * (g * g)
-            p -= t(step) * m / (np.sqrt(v) + t(eps_hat))
+            if p.flags.c_contiguous and p.flags.writeable and g.dtype == p.dtype:
+                # one fused loop per parameter (elbo_edu.kernels.adam_update)
+                adam_update(p, g, m, v, step, b1, b2, eps_hat)
+            else:  # a strided or mixed-dtype array handed in by the user: the NumPy formula
+                _adam_update_numpy(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
 
     def state_dict(self):
         out = super().state_dict()

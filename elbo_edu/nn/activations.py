@@ -26,7 +26,14 @@ __all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity", "sigm
 
 
 class _Elementwise(Module):
-    """Shared plumbing: save what forward needs, check the upstream shape in backward."""
+    """Shared plumbing: save what forward needs, check the upstream shape in backward.
+
+    ``kernel`` names the same function in :data:`elbo_edu.kernels.ACTIVATIONS`, so a
+    :class:`~elbo_edu.nn.Sequential` can fuse ``Linear -> activation`` into one kernel pass.
+    """
+
+    kernel: str | None = None
+    slope = 0.01
 
     def __init__(self):
         super().__init__(np.float64)  # activations have no parameters; they keep the input dtype
@@ -52,6 +59,8 @@ class _Elementwise(Module):
 class ReLU(_Elementwise):
     """Rectified linear unit :math:`\\max(x, 0)` (derivative taken as 0 at 0)."""
 
+    kernel = "relu"
+
     def _f(self, x):
         return np.maximum(x, 0)
 
@@ -61,6 +70,8 @@ class ReLU(_Elementwise):
 
 class LeakyReLU(_Elementwise):
     """:math:`x` for positive inputs and ``slope * x`` otherwise."""
+
+    kernel = "leaky_relu"
 
     def __init__(self, slope: float = 0.01):
         super().__init__()
@@ -81,6 +92,8 @@ class LeakyReLU(_Elementwise):
 class Tanh(_Elementwise):
     """Hyperbolic tangent; derivative :math:`1 - \\tanh^2 x`."""
 
+    kernel = "tanh"
+
     def _f(self, x):
         return np.tanh(x)
 
@@ -90,6 +103,8 @@ class Tanh(_Elementwise):
 
 class Sigmoid(_Elementwise):
     """Logistic function; derivative :math:`\\sigma(x)(1 - \\sigma(x))`."""
+
+    kernel = "sigmoid"
 
     def _f(self, x):
         return sigmoid(x)
@@ -101,6 +116,8 @@ class Sigmoid(_Elementwise):
 class Softplus(_Elementwise):
     """:math:`\\log(1 + e^x)`, a smooth ReLU; derivative :math:`\\sigma(x)`."""
 
+    kernel = "softplus"
+
     def _f(self, x):
         return softplus(x)
 
@@ -110,6 +127,8 @@ class Softplus(_Elementwise):
 
 class Identity(_Elementwise):
     """The identity map (useful as a placeholder output activation)."""
+
+    kernel = "identity"
 
     def _f(self, x):
         return x

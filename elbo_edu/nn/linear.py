@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_positive_int
+from ..kernels import bias_act_backward, bias_act_forward
 from .module import Module
 
 __all__ = ["Linear"]
@@ -30,6 +31,10 @@ class Linear(Module):
 
     .. math:: \partial W = x^\top dy,\quad \partial b = \textstyle\sum_n dy_n,\quad
               \partial x = dy\, W^\top.
+
+    :meth:`forward_act` / :meth:`backward_act` fuse a following element-wise activation into the
+    layer (bias and activation in one kernel pass over the matrix product, see
+    :mod:`elbo_edu.kernels`); :class:`~elbo_edu.nn.Sequential` uses them for ``Linear -> act``.
     """
 
     def __init__(self, n_in: int, n_out: int, *, rng: np.random.Generator | None = None,
@@ -42,22 +47,41 @@ class Linear(Module):
         self._add_param("W", rng.uniform(-bound, bound, size=(self.n_in, self.n_out)))
         self._add_param("b", rng.uniform(-bound, bound, size=(self.n_out,)))
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """``x``: (N, n_in) -> (N, n_out)."""
+    def _input(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"x: expected shape (N, {self.n_in}), got {x.shape}")
-        x = x.astype(self.dtype, copy=False)
-        self._save(x)
-        return x @ self.params["W"] + self.params["b"]
+        return x.astype(self.dtype, copy=False)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """``x``: (N, n_in) -> (N, n_out)."""
+        return self.forward_act(x, "identity")
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """``dy``: (N, n_out) -> dx: (N, n_in); adds into ``grads['W']`` and ``grads['b']``."""
-        (x,) = self._saved()
-        dy = self._check_dy(dy, (x.shape[0], self.n_out))
-        self.grads["W"] += x.T @ dy
-        self.grads["b"] += dy.sum(axis=0)
-        return dy @ self.params["W"].T
+        return self.backward_act(dy)
+
+    def forward_act(self, x: np.ndarray, act: str = "identity", slope: float = 0.01) -> np.ndarray:
+        """``y = f(x W + b)`` with ``f`` one of :data:`elbo_edu.kernels.ACTIVATIONS`: the product
+        goes to BLAS, the bias and ``f`` are applied in place by one kernel."""
+        x = self._input(x)
+        y = bias_act_forward(x @ self.params["W"], self.params["b"], act, slope=slope)
+        self._save(x, y, act, slope)
+        return y
+
+    def backward_act(self, dy: np.ndarray) -> np.ndarray:
+        """Backward of :meth:`forward_act` (or of :meth:`forward`): ``dy`` (N, n_out) ->
+        ``dx`` (N, n_in), adding :math:`x^\\top\\partial pre` and :math:`\\sum_n\\partial pre_n`
+        into the gradients."""
+        x, y, act, slope = self._saved()
+        dy = self._check_dy(dy, y.shape).astype(self.dtype, copy=False)
+        if act == "identity":
+            dpre, db = dy, dy.sum(axis=0)
+        else:
+            dpre, db = bias_act_backward(dy, y, act, slope=slope)
+        self.grads["W"] += x.T @ dpre
+        self.grads["b"] += db
+        return dpre @ self.params["W"].T
 
     def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, dtype={self.dtype.name})"

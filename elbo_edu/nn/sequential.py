@@ -13,6 +13,10 @@ class Sequential(Module):
 
     Parameters appear under dotted names, the position of the layer first: ``0.W``, ``0.b``,
     ``2.W``, ... (a ``Sequential`` stored as ``encoder`` in a model gives ``encoder.0.W``).
+
+    A ``Linear`` followed by an activation with a kernel (ReLU, Tanh, ...) runs as one fused step
+    (:meth:`Linear.forward_act`): the same numbers, one pass over the memory instead of three.
+    Each layer remains a module of its own and can still be called and checked alone.
     """
 
     def __init__(self, *modules: Module):
@@ -23,15 +27,32 @@ class Sequential(Module):
         for i, m in enumerate(modules):
             self.add_module(str(i), m)
         self.layers = list(modules)
+        self._plan = self._fusion_plan(self.layers)
+
+    @staticmethod
+    def _fusion_plan(layers):
+        """Steps ``(layer, act)``: ``act`` is the kernel name of a fused following activation."""
+        from .linear import Linear
+
+        plan, i = [], 0
+        while i < len(layers):
+            m, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(m, Linear) and "kernel" in type(nxt).__dict__:
+                plan.append((m, nxt))
+                i += 2
+            else:
+                plan.append((m, None))
+                i += 1
+        return plan
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for m in self.layers:
-            x = m.forward(x)
+        for m, act in self._plan:
+            x = m.forward(x) if act is None else m.forward_act(x, act.kernel, act.slope)
         return x
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        for m in reversed(self.layers):
-            dy = m.backward(dy)
+        for m, act in reversed(self._plan):
+            dy = m.backward(dy) if act is None else m.backward_act(dy)
         return dy
 
     def __len__(self) -> int:
