@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import distributions as D
+from . import kernels as K
 from . import nn
 from ._checks import as_float_array, check_positive_float, check_positive_int, \
     check_probability_targets
@@ -279,11 +280,15 @@ class VAE(nn.Module):
         eps = self._eps(eps, n, rng)
         h = self.encoder.forward(x)                                   # (N, 2Z)
         mu, logvar = h[:, :self.z_dim], h[:, self.z_dim:]
-        z = reparameterize(mu, logvar, eps)                           # (N, Z)
+        # z (D8.1) and KL_n (D5.4) in one fused kernel pass (elbo_edu.kernels.reparam_kl)
+        z, kl = K.reparam_kl(mu, logvar, eps)                         # (N, Z), (N,)
         out = self.decoder.forward(z)                                 # (N, D)
         log_var = self._log_var
-        log_px = self.likelihood.log_prob(x, out, log_var)            # (N,)
-        kl = D.kl_std_normal(mu, logvar)                              # (N,)
+        fused = backward and self.likelihood.name == "bernoulli"
+        if fused:  # log p(x|z) and d(loss)/d(logits) = -(x - sigmoid)/N in one pass
+            log_px, dout = K.bernoulli_loglik_grad(x, out, scale=-1.0 / n)
+        else:
+            log_px = self.likelihood.log_prob(x, out, log_var)        # (N,)
         recon, kl_mean = -float(np.mean(log_px)), float(np.mean(kl))
         total = recon + beta * kl_mean
         self.last = ELBOParts(total, recon, kl_mean)
@@ -291,14 +296,15 @@ class VAE(nn.Module):
             self.zero_grad()
             t = self.dtype.type
             # d(loss)/d(log p(x_n|z_n)) = -1/N and d(loss)/d(KL_n) = beta/N
-            dout, dlog_var = self.likelihood.log_prob_grad(
-                x, out, log_var, grad_out=np.full(n, t(-1.0 / n)))
-            if dlog_var is not None:
-                self._own_grads["log_gamma"] += dlog_var
+            if not fused:
+                dout, dlog_var = self.likelihood.log_prob_grad(
+                    x, out, log_var, grad_out=np.full(n, t(-1.0 / n)))
+                if dlog_var is not None:
+                    self._own_grads["log_gamma"] += dlog_var
             dz = self.decoder.backward(dout)                          # (N, Z)
-            dmu, dlogvar, _ = reparameterize_grad(mu, logvar, eps, dz)
-            dmu_kl, dlogvar_kl = D.kl_std_normal_grad(mu, logvar, grad_out=np.full(n, t(beta / n)))
-            self.encoder.backward(np.concatenate([dmu + dmu_kl, dlogvar + dlogvar_kl], axis=1))
+            # through z = mu + sigma*eps (D8.1) plus the KL gradient (D5.5), fused
+            dmu, dlogvar = K.reparam_kl_backward(dz, mu, logvar, eps, kl_scale=beta / n)
+            self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1))
         else:  # nothing will call backward: release what the forward passes kept
             for m in self.encoder.layers + self.decoder.layers:
                 m._cache = None
