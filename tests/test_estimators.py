@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from elbo_edu._math import logsumexp
-from elbo_edu.estimators import (elbo_estimate, evidence_bounds, iwae_bound, naive_log_evidence)
+from elbo_edu.estimators import (elbo_estimate, evidence_bounds, iwae_bound, log_weights,
+                                 naive_log_evidence)
 from elbo_edu.models import LinearGaussian
 
 
@@ -60,6 +61,15 @@ def test_streaming_equals_one_big_logsumexp(model, x):
         np.testing.assert_allclose(est.mean_log_weight_se, lw.std(0, ddof=1) / np.sqrt(k), rtol=1e-9)
         w = np.exp(lw - lw.max(0))
         np.testing.assert_allclose(est.ess, w.sum(0) ** 2 / (w ** 2).sum(0), rtol=1e-10)
+
+
+def test_log_weights_share_the_noise_stream(model, x):
+    for proposal in ("encoder", "prior"):
+        lw = log_weights(model, x, 64, rng=np.random.default_rng(4), proposal=proposal)
+        est = evidence_bounds(model, x, 64, rng=np.random.default_rng(4), proposal=proposal)
+        np.testing.assert_allclose(logsumexp(lw, axis=0) - np.log(64), est.log_evidence, rtol=1e-12)
+    with pytest.raises(ValueError, match="proposal"):
+        log_weights(model, x, 3, rng=np.random.default_rng(0), proposal="other")
 
 
 def test_row_blocks_do_not_change_the_estimate(model, rng):

@@ -5,10 +5,10 @@ gradients  score-function (REINFORCE) and pathwise (reparameterization) gradient
 kl         discrete KL, Monte-Carlo KL, forward vs reverse KL fits to a mixture
 """
 from .evidence import (EvidenceEstimate, elbo_estimate, evidence_bounds, iwae_bound,
-                       naive_log_evidence)
+                       log_weights, naive_log_evidence)
 from .gradients import GradientSamples, Quadratic, pathwise_gradient, score_function_gradient
 from .kl import KLFits, Mixture1D, fit_gaussian_kl, kl_discrete, mc_kl_normal
 
 __all__ = ["EvidenceEstimate", "evidence_bounds", "iwae_bound", "naive_log_evidence",
-           "elbo_estimate", "GradientSamples", "score_function_gradient", "pathwise_gradient",
+           "elbo_estimate", "log_weights", "GradientSamples", "score_function_gradient", "pathwise_gradient",
            "Quadratic", "kl_discrete", "mc_kl_normal", "Mixture1D", "KLFits", "fit_gaussian_kl"]

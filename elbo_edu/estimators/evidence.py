@@ -27,7 +27,7 @@ from .._checks import as_float_array, check_positive_int
 from ..distributions import LOG_2PI
 
 __all__ = ["EvidenceEstimate", "evidence_bounds", "iwae_bound", "naive_log_evidence",
-           "elbo_estimate"]
+           "elbo_estimate", "log_weights"]
 
 
 class EvidenceEstimate(NamedTuple):
@@ -242,3 +242,44 @@ def elbo_estimate(model, x, k: int = 1, rng: np.random.Generator | None = None, 
     Unbiased for the ELBO for every K (more samples only lower its variance). Returns (N,).
     """
     return evidence_bounds(model, x, k, rng=rng, **kwargs).mean_log_weight
+
+
+def log_weights(model, x, k: int, rng: np.random.Generator | None = None, *,
+                proposal: str = "encoder", max_elements: int = 1 << 22) -> np.ndarray:
+    r"""All K log importance weights :math:`\log p(x,z_k) - \log r(z_k)` per row, (K, N) (D10.2).
+
+    For looking at the weights themselves (their spread, the effective sample size) or for
+    forming many independent :math:`\mathrm{IWAE}_k` values from disjoint groups of one draw.
+    Holds the whole (K, N) matrix and one (K, N, x_dim) decoder output: meant for small K·N; use
+    :func:`evidence_bounds` for large ones. Same noise stream as :func:`evidence_bounds` with one
+    row block and one chunk.
+    """
+    if proposal not in ("encoder", "prior"):
+        raise ValueError(f"proposal: expected 'encoder' or 'prior', got {proposal!r}")
+    k = check_positive_int(k, "k")
+    if not hasattr(model, "log_joint"):
+        raise ValueError("model: expected a model with log_joint(x, z) and encode(x)")
+    x = as_float_array(x, "x")
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"x: expected a non-empty array of shape (N, x_dim), got {x.shape}")
+    dtype = np.dtype(getattr(model, "dtype", x.dtype))
+    x = x.astype(dtype, copy=False)
+    rng = getattr(model, "rng", None) if rng is None else rng
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng: expected a numpy.random.Generator (the model has no rng of its own)")
+    z_dim = int(model.z_dim)
+    n, d = x.shape
+    if proposal == "encoder":
+        mu, logvar = (np.asarray(a) for a in model.encode(x))
+        sd = np.exp(0.5 * logvar)
+        log_r_const = -0.5 * np.sum(LOG_2PI + logvar.astype(np.float64), axis=-1)
+    out = np.empty((k, n))
+    kc = max(1, min(k, int(max_elements) // (n * max(d, z_dim))))
+    for k0 in range(0, k, kc):       # chunks along the sample axis: same stream as one big draw
+        eps = rng.standard_normal((min(kc, k - k0), n, z_dim), dtype=dtype)
+        sq = 0.5 * np.sum(eps.astype(np.float64) ** 2, axis=-1)
+        if proposal == "prior":
+            out[k0:k0 + kc] = np.asarray(model.log_joint(x, eps), np.float64) + 0.5 * z_dim * LOG_2PI + sq
+        else:
+            out[k0:k0 + kc] = np.asarray(model.log_joint(x, mu + sd * eps), np.float64) - (log_r_const - sq)
+    return out
