@@ -139,7 +139,7 @@ class GradCheckReport:
 
 
 def check_module(module, x, *, dy=None, rng: np.random.Generator | None = None, h: float = 1e-6,
-                 tol: float = DEFAULT_TOL, name: str | None = None, verbose: bool = True) -> GradCheckReport:
+                 order: int = 2, tol: float = DEFAULT_TOL, name: str | None = None, verbose: bool = True) -> GradCheckReport:
     """Compare a module's ``backward`` with finite differences, for the input and every parameter.
 
     Parameters
@@ -153,6 +153,8 @@ def check_module(module, x, *, dy=None, rng: np.random.Generator | None = None, 
     rng : numpy.random.Generator, optional
     h, tol : float
         Finite-difference step and pass threshold.
+    order : {2, 4}
+        Accuracy order of the central stencil (see :func:`numerical_gradient`).
     name : str, optional
         Prefix of the row names (default: the class name).
     verbose : bool
@@ -179,10 +181,10 @@ def check_module(module, x, *, dy=None, rng: np.random.Generator | None = None, 
     def f(_):
         return float(np.sum(module.forward(x) * dy))
 
-    report.add(f"{prefix} dx", dx, numerical_gradient(f, x, h))
+    report.add(f"{prefix} dx", dx, numerical_gradient(f, x, h, order))
     analytic = {k: g.copy() for k, g in module.grads.items()}
     for k, p in module.params.items():
-        report.add(f"{prefix} d{k}", analytic[k], numerical_gradient(f, p, h))
+        report.add(f"{prefix} d{k}", analytic[k], numerical_gradient(f, p, h, order))
     module._cache = None
     if verbose:
         print(report)

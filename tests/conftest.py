@@ -13,6 +13,9 @@ settings.register_profile("default", deadline=None, max_examples=25,
 # In CI the examples are derived from the test's name, so a red run can be reproduced exactly.
 settings.register_profile("ci", deadline=None, max_examples=25, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
+# `python -m pytest --hypothesis-profile=thorough` hunts much longer for a counterexample.
+settings.register_profile("thorough", deadline=None, max_examples=500,
+                          suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 #: ``../shared/data`` beside the repository root: present in this project's CI, absent on a user's
