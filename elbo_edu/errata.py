@@ -49,7 +49,7 @@ class FactorisationDemo(NamedTuple):
     """Totals over every configuration of a chain of binary variables (E1)."""
     total_product: float       #: Σ_x Π_j p(x_j | Pa(x_j)): 1 (a distribution)
     total_sum: float           #: Σ_x Σ_j p(x_j | Pa(x_j)): m·2^(m-1), not a distribution
-    log_product_vs_sum_of_logs: float  #: max |log Π_j p_j − Σ_j log p_j| over configurations
+    log_product_vs_sum_of_logs: float  #: max abs(log Π_j p_j − Σ_j log p_j) over configurations
 
 
 def factorisation_demo(logits) -> FactorisationDemo:
