@@ -118,13 +118,14 @@ def plot_naive_evidence_error(dims, rel_errors, path=None, *, n_samples=None):
     ax.axhline(1.0, color=COLORS["vermillion"], ls="--", lw=1.2,
                label=r"error as large as $p(x)$ itself")
     ax.set_yscale("log")
+    ax.set_ylim(top=3 * max(1.0, float(np.max(rel_errors))))    # the 100 % line never at the edge
     ax.set_xlabel(r"latent dimension $d$")
     ax.set_ylabel(r"$|\hat p(x) - p(x)|\;/\;p(x)$")
     title = "Naive Monte-Carlo evidence estimate"
     ax.set_title(title + (f" (n = {n_samples:,})" if n_samples is not None else ""))
     if np.all(dims == np.round(dims)):
         ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right", fontsize=8)    # errors grow with d: that corner stays empty
     return finish(fig, path)
 
 
@@ -178,7 +179,8 @@ def plot_kl_fits(x_grid, p, q_forward, q_reverse, path=None):
 def plot_quadrature_check(labels, closed_form, quadrature, path=None):
     """Closed-form values against numerical quadrature, and their differences (chapter 05).
 
-    Left: each value pair as a point on the ``y = x`` line (numbered). Right: the absolute
+    Left: each value pair as a point on the ``y = x`` line (numbered when there are at most
+    ten). Right: the absolute
     difference on a log axis, which for a correct formula sits near float64 round-off
     (machine epsilon ``2.2e-16`` times the size of the values), far below any slip.
 
@@ -205,14 +207,17 @@ def plot_quadrature_check(labels, closed_form, quadrature, path=None):
     eps = np.finfo(np.float64).eps
     floor = eps * 1e-2
     m = len(labels)
-    fig, (ax_l, ax_r) = new_figure(1, 2, figsize=(9.6, max(3.4, 0.75 + 0.32 * m)),
-                                   width_ratios=(1.0, 1.25))
+    # Room for the longest label (about 0.068 inch per character at 9 pt) beside the bars.
+    label_inches = 0.068 * max(len(s) for s in labels) + 0.3
+    fig, (ax_l, ax_r) = new_figure(1, 2, figsize=(3.6 + label_inches + 4.0,
+                                                  max(3.6, 0.8 + 0.3 * m)),
+                                   width_ratios=(3.4, 4.0))
     lo, hi = float(min(exact.min(), quad.min())), float(max(exact.max(), quad.max()))
     margin = 0.08 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.1
     line = np.array([lo - margin, hi + margin])
     ax_l.plot(line, line, color="0.55", lw=1, label="y = x")
     ax_l.plot(exact, quad, "o", color=COLORS["blue"], label="values")
-    for i in range(m):
+    for i in range(m if m <= 10 else 0):      # beyond ten numbers the labels would collide
         ax_l.annotate(str(i + 1), (exact[i], quad[i]), xytext=(5, -10),
                       textcoords="offset points", fontsize=8)
     ax_l.set_xlim(*line)
@@ -281,14 +286,19 @@ def plot_elbo_gap(steps, log_evidence, elbo, path=None):
     ax.fill_between(steps, elbo, logp, color=COLORS["orange"], alpha=0.3, lw=0)
     ax.plot(steps, logp, color=COLORS["black"], lw=2, label=r"$\log p(x)$")
     ax.plot(steps, elbo, color=COLORS["blue"], label=r"ELBO $\mathcal{L}(q)$")
+    # Measure the gap where it has closed to half its largest size (visible, off the edge)
+    # and write the label in the empty lower middle of the axes, pointing at that arrow.
     gap = logp - elbo
-    i = int(np.argmax(gap >= 0.6 * gap.max())) if gap.max() > 0 else 0
-    i = max(i, min(steps.size - 1, steps.size // 8))     # keep the label off the left edge
+    i = int(np.argmax(gap <= 0.5 * gap.max())) if gap.max() > 0 else 0
+    i = min(max(i, 1), steps.size - 1)
     ax.annotate("", xy=(steps[i], logp[i]), xytext=(steps[i], elbo[i]),
                 arrowprops=dict(arrowstyle="<->", color="0.25", lw=1.2,
                                 shrinkA=0, shrinkB=0))
-    ax.text(steps[i], 0.5 * (logp[i] + elbo[i]),
-            r"  gap $= \mathrm{KL}(q(z\,|\,x)\,\|\,p(z\,|\,x))$", va="center", fontsize=10)
+    ax.annotate(r"gap $= \mathrm{KL}(q(z\,|\,x)\,\|\,p(z\,|\,x))$",
+                xy=(steps[i], 0.5 * (logp[i] + elbo[i])), xytext=(0.42, 0.3),
+                textcoords="axes fraction", fontsize=10, va="center",
+                arrowprops=dict(arrowstyle="->", color="0.4", lw=1,
+                                connectionstyle="arc3,rad=0.2"))
     span = float(max(logp.max(), elbo.max()) - min(logp.min(), elbo.min())) or 1.0
     ax.set_ylim(min(logp.min(), elbo.min()) - 0.08 * span,
                 max(logp.max(), elbo.max()) + 0.2 * span)
