@@ -386,6 +386,7 @@ _BAD = [
     (plot_quadrature_check, ("ab", [1.0, 2.0], [1.0, 2.0]), {}, "labels"),
     (plot_elbo_gap, (np.arange(5), np.zeros(4), np.zeros(5)), {}, "log_evidence"),
     (plot_elbo_gap, (np.arange(5), 0.0, np.zeros(6)), {}, "elbo"),
+    (plot_elbo_gap, ([0.0], 0.0, [0.0]), {}, "steps"),
     (plot_tradeoff, ([0.0, 1.0], [1.0, 2.0], [1.0, 2.0]), {}, "cs"),
     (plot_tradeoff, ([0.1, 1.0], [1.0, 2.0], [1.0]), {}, "kl"),
     (plot_posterior_grid, (_G, _G, np.zeros((41, 40)), [0, 0], [0, 0]), {}, "log_post"),

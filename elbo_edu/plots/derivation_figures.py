@@ -273,8 +273,8 @@ def plot_elbo_gap(steps, log_evidence, elbo, path=None):
     >>> fig = plot_elbo_gap(steps, -3.2, -3.2 - 2.0 * np.exp(-steps / 10))
     """
     steps = check_1d(steps, "steps")
-    if np.any(np.diff(steps) <= 0):
-        raise ValueError("steps: expected strictly increasing values")
+    if steps.size < 2 or np.any(np.diff(steps) <= 0):
+        raise ValueError("steps: expected at least 2 strictly increasing values")
     elbo = check_1d(elbo, "elbo", size=steps.size, size_of="steps")
     logp = as_float_array(log_evidence, "log_evidence")
     if logp.ndim == 0:
