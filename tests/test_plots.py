@@ -40,9 +40,7 @@ def _main_axes(fig: Figure):
     return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
 
 
-# --------------------------------------------------------------------------------------------
 # One realistic call per public function: (figure function, args, kwargs, number of axes)
-# --------------------------------------------------------------------------------------------
 _R = np.random.default_rng(0)
 _IMGS = _R.random((10, 784))
 _G = np.linspace(-3, 3, 41)
@@ -117,9 +115,7 @@ def test_no_pyplot_and_no_global_style_change():
     assert dict(matplotlib.rcParams) == before
 
 
-# --------------------------------------------------------------------------------------------
 # save_figure: atomic, permissions, formats
-# --------------------------------------------------------------------------------------------
 def test_save_figure_replaces_atomically_and_cleans_up_on_failure(tmp_path, monkeypatch):
     fig = plot_gamma_trace([1, 2], [1.0, 0.5])
     target = tmp_path / "fig.png"
@@ -165,9 +161,7 @@ def test_save_figure_rejects_bad_arguments(tmp_path):
         save_figure("not a figure", tmp_path / "f.png")
 
 
-# --------------------------------------------------------------------------------------------
 # Image grids: the tiles are exactly the input images, in order
-# --------------------------------------------------------------------------------------------
 def test_tile_images_places_each_image_and_nan_gaps():
     imgs = np.arange(5 * 3 * 2, dtype=float).reshape(5, 3, 2)
     out = tile_images(imgs, ncol=2, pad=1)
@@ -230,9 +224,7 @@ def test_manifold_tile_r_c_is_the_decoding_of_z1_c_and_z2_reversed_r(z_dim):
             np.testing.assert_array_equal(arr[2 * r:2 * r + 2, 3 * c:3 * c + 3], i / (n * n))
 
 
-# --------------------------------------------------------------------------------------------
 # Curves and scatters: the plotted data are the given numbers
-# --------------------------------------------------------------------------------------------
 def test_curves_plot_the_records_and_skip_missing_keys():
     records = [{"epoch": 1, "train_loss": 10.0, "test_loss": 12.0},
                {"epoch": 2, "train_loss": 8.0},
@@ -280,9 +272,7 @@ def test_points_and_density_draw_what_they_are_given():
     assert isinstance(fig.axes[0].collections[1], PathCollection)
 
 
-# --------------------------------------------------------------------------------------------
 # Derivation figures
-# --------------------------------------------------------------------------------------------
 def test_ring_map_panels_hold_z_and_x():
     from elbo_edu.data import make_ring
     x, z = make_ring(200, np.random.default_rng(1), return_latent=True)
@@ -353,9 +343,7 @@ def test_estimator_variance_and_gamma_values():
     assert fig.axes[0].get_yscale() == "log"
 
 
-# --------------------------------------------------------------------------------------------
 # Bad input: ValueError naming the argument
-# --------------------------------------------------------------------------------------------
 _BAD = [
     (plot_reconstructions, (_IMGS, _IMGS[:5]), {}, "x_rec"),
     (plot_reconstructions, (_IMGS[:, :100], _IMGS[:, :100]), {}, "x"),
