@@ -114,7 +114,7 @@ def test_mixture_density_and_its_derivative(fits):
     x = np.linspace(-12, 12, 20001)
     assert np.trapezoid(np.exp(p.log_pdf(x)), x) == pytest.approx(1.0, abs=1e-10)
     pts = np.array([-3.3, 0.1, 2.0])
-    num = np.array([numerical_gradient(lambda v: float(p.log_pdf(v)[0]), np.array([v])) [0] for v in pts])
+    num = np.array([numerical_gradient(lambda v: float(p.log_pdf(v)[0]), np.array([v]))[0] for v in pts])
     assert rel_error(p.dlog_pdf(pts), num) < 1e-7
     assert p.mean() == pytest.approx(np.trapezoid(x * np.exp(p.log_pdf(x)), x), abs=1e-9)
 
