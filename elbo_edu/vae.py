@@ -304,7 +304,7 @@ class VAE(nn.Module):
             dz = self.decoder.backward(dout)                          # (N, Z)
             # through z = mu + sigma*eps (D8.1) plus the KL gradient (D5.5), fused
             dmu, dlogvar = K.reparam_kl_backward(dz, mu, logvar, eps, kl_scale=beta / n)
-            self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1))
+            self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1), input_grad=False)
         else:  # nothing will call backward: release what the forward passes kept
             for m in self.encoder.layers + self.decoder.layers:
                 m._cache = None

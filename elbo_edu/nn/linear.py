@@ -57,9 +57,12 @@ class Linear(Module):
         """``x``: (N, n_in) -> (N, n_out)."""
         return self.forward_act(x, "identity")
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """``dy``: (N, n_out) -> dx: (N, n_in); adds into ``grads['W']`` and ``grads['b']``."""
-        return self.backward_act(dy)
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """``dy``: (N, n_out) -> dx: (N, n_in); adds into ``grads['W']`` and ``grads['b']``.
+
+        ``input_grad=False`` skips the product :math:`dy\\,W^\\top` and returns ``None`` (for a
+        first layer, whose input is data: that product is a fifth of a VAE step's arithmetic)."""
+        return self.backward_act(dy, input_grad=input_grad)
 
     def forward_act(self, x: np.ndarray, act: str = "identity", slope: float = 0.01) -> np.ndarray:
         """``y = f(x W + b)`` with ``f`` one of :data:`elbo_edu.kernels.ACTIVATIONS`: the product
@@ -69,7 +72,7 @@ class Linear(Module):
         self._save(x, y, act, slope)
         return y
 
-    def backward_act(self, dy: np.ndarray) -> np.ndarray:
+    def backward_act(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backward of :meth:`forward_act` (or of :meth:`forward`): ``dy`` (N, n_out) ->
         ``dx`` (N, n_in), adding :math:`x^\\top\\partial pre` and :math:`\\sum_n\\partial pre_n`
         into the gradients."""
@@ -81,7 +84,7 @@ class Linear(Module):
             dpre, db = bias_act_backward(dy, y, act, slope=slope)
         self.grads["W"] += x.T @ dpre
         self.grads["b"] += db
-        return dpre @ self.params["W"].T
+        return dpre @ self.params["W"].T if input_grad else None
 
     def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, dtype={self.dtype.name})"

@@ -50,9 +50,18 @@ class Sequential(Module):
             x = m.forward(x) if act is None else m.forward_act(x, act.kernel, act.slope)
         return x
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        for m, act in reversed(self._plan):
-            dy = m.backward(dy) if act is None else m.backward_act(dy)
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        """Run the chain backwards. ``input_grad=False`` (the input is data) lets a first
+        ``Linear`` skip the gradient with respect to its input; then ``None`` is returned."""
+        from .linear import Linear
+
+        for i in range(len(self._plan) - 1, -1, -1):
+            m, act = self._plan[i]
+            skip = i == 0 and not input_grad and isinstance(m, Linear)
+            if act is None:
+                dy = m.backward(dy, input_grad=False) if skip else m.backward(dy)
+            else:
+                dy = m.backward_act(dy, input_grad=not skip)
         return dy
 
     def __len__(self) -> int:
