@@ -301,8 +301,8 @@ def _add_train(sub) -> None:
     t.add_argument("--epochs", type=_positive_int, default=None, help="default 10")
     t.add_argument("--binarize", choices=("none", "dynamic"), default=None,
                    help="'dynamic': a fresh Bernoulli draw of every training batch")
-    t.add_argument("--seed", type=_nonneg_int, default=None, help="seed of weights, shuffling, noise "
-                                                          "(default 0)")
+    t.add_argument("--seed", type=_nonneg_int, default=None,
+                   help="seed of weights, shuffling and noise (default 0)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None,
                    help="floating type (default float32)")
     t.add_argument("--out", metavar="DIR", default=None,
