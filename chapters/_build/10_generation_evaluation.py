@@ -86,21 +86,24 @@ assert rise.mean() > 4 * rise.std(ddof=1) / np.sqrt(len(rise))
 # $\log p(x)-\mathrm{ELBO}=\mathrm{KL}(q\,\|\,p(z\mid x))$; here both sides are computed
 # independently — the left from the grid evidence and a Monte-Carlo ELBO, the right from the grid
 # posterior — for a trained network where nothing is Gaussian but $q$. Checks: the grid covers $q$
-# (its mass on the grid is 1), the identity holds within 4 standard errors of the ELBO estimate, and
-# every IWAE bound of D10.2 stays below the grid evidence.
+# (its mass on the grid is 1), the identity holds within 4 standard errors of the ELBO estimate (plus
+# $10^{-3}$ nats for the quadrature), and no IWAE bound of D10.2 lies above the grid evidence
+# (on average over these digits, within 4 standard errors).
 
 # %%
-grid = make_grid(-5, 5, 241)
-gp = grid_posterior(model, x_eval, grid)
-gap = gp.log_evidence - elbo
-elbo_samples = np.stack([elbo_estimate(model, x_eval, 1, rng=rng) for _ in range(200)])
-se = elbo_samples.std(0, ddof=1) / np.sqrt(2000)                             # SE of the 2000-sample ELBO
-for i in range(4):
+grid = make_grid(-4, 4, 161)                        # 161 x 161 points, spacing 0.05
+n_grid = 6                                          # the quadrature costs 26 000 decodes per digit
+gp = grid_posterior(model, x_eval[:n_grid], grid)
+gap = gp.log_evidence - elbo[:n_grid]
+elbo_samples = np.stack([elbo_estimate(model, x_eval[:n_grid], 1, rng=rng) for _ in range(400)])
+se = elbo_samples.std(0, ddof=1) / np.sqrt(2000)    # standard error of the 2000-sample ELBO
+for i in range(n_grid):
     print(f"digit {i}: log p(x) = {gp.log_evidence[i]:8.3f}   ELBO = {elbo[i]:8.3f}   "
           f"gap = {gap[i]:.3f}   KL(q || p(z|x)) on the grid = {gp.kl_q_posterior[i]:.3f}")
 assert np.all(np.abs(gp.q_mass - 1) < 1e-3)
 assert np.all(np.abs(gap - gp.kl_q_posterior) < 4 * se + 1e-3)
-assert np.all(iwae.mean(1) <= gp.log_evidence.mean() + 1e-6)
+below = iwae[:, :n_grid] - gp.log_evidence          # (len(ks), n_grid): IWAE_K - log p(x)
+assert np.all(below.mean(1) < 4 * below.std(1, ddof=1) / np.sqrt(n_grid))
 
 # %% [markdown]
 # The filled contours are the true posterior of a test digit, the ellipses the encoder's $q$ (one
@@ -124,8 +127,9 @@ posterior_figure(0)
 posterior_figure(int(np.argmax(gp.kl_q_posterior)))       # the digit with the largest gap
 
 # %%
-plot_iwae_curve(ks, iwae.mean(1), stderr=iwae.std(1, ddof=1) / np.sqrt(iwae.shape[1]),
-                reference=float(gp.log_evidence.mean()))
+plot_iwae_curve(ks, iwae[:, :n_grid].mean(1),
+                stderr=iwae[:, :n_grid].std(1, ddof=1) / np.sqrt(n_grid),
+                reference=float(gp.log_evidence.mean()))      # the same six digits
 
 # %% [markdown]
 # ## D10.4 — The latent space: manifold and interpolation
