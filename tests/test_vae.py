@@ -102,13 +102,23 @@ def test_bernoulli_recon_is_binary_cross_entropy():
     np.testing.assert_allclose(-model.log_likelihood(x, out), bce, rtol=1e-12)
 
 
-def test_fixed_gaussian_recon_is_weighted_squared_error():
-    """D7.5: -log p(x|z) = C ||x - xhat||^2 + (D/2) log(2 pi c) with C = 1/(2c)."""
-    model, x, eps = small("gaussian")
-    c = model.obs_var
-    out = model.decode(model.reparameterize(*model.encode(x), eps))
-    direct = np.sum((x - out) ** 2, axis=1) / (2 * c) + 0.5 * x.shape[1] * np.log(2 * np.pi * c)
+@pytest.mark.parametrize("c", [0.5, 2.0])
+def test_fixed_gaussian_recon_is_weighted_squared_error(c):
+    """D6.6 / D7.5: with variance c the loss is C ||x - xhat||^2 + KL + (D/2) log(2 pi c),
+    C = 1/(2c); multiplied by 2c it is the squared error plus a KL weighted by beta = 2c."""
+    rng = np.random.default_rng(0)
+    model = VAE(6, 3, (7, 5), "gaussian", obs_var=c, activation="tanh", dtype=F64, rng=rng)
+    x, eps = rng.uniform(size=(5, 6)), rng.standard_normal((5, 3))
+    mu, logvar = model.encode(x)
+    out = model.decode(model.reparameterize(mu, logvar, eps))
+    se = np.sum((x - out) ** 2, axis=1)
+    kl = D.kl_std_normal(mu, logvar)
+    const = 0.5 * x.shape[1] * np.log(2 * np.pi * c)
+    direct = se / (2 * c) + const
     np.testing.assert_allclose(-model.log_likelihood(x, out), direct, rtol=1e-12)
+    loss = model.loss(x, eps)
+    assert loss == pytest.approx(np.mean(se / (2 * c) + kl) + const, rel=1e-12)
+    assert 2 * c * (loss - const) == pytest.approx(np.mean(se + 2 * c * kl), rel=1e-12)
 
 
 def test_learned_scalar_variance_optimum_is_the_mean_squared_error():
@@ -122,6 +132,7 @@ def test_learned_scalar_variance_optimum_is_the_mean_squared_error():
 
 
 def test_log_joint_is_log_likelihood_plus_prior_and_batches_over_k():
+    """D7.4, for one latent per row and for K latents per row (batched)."""
     model, x, _ = small("gaussian-learned", "pixel")
     rng = np.random.default_rng(5)
     z = rng.standard_normal((4, 5, 3))
@@ -199,6 +210,45 @@ def test_float32_path_stays_float32(lik):
     assert m.decode(mu).dtype == np.float32
     assert m.sample(3, rng).dtype == np.float32 and m.reconstruct(x).dtype == np.float32
     assert m.log_joint(x, rng.standard_normal((2, 6, 4))).dtype == np.float32
+
+
+def test_sample_decodes_prior_draws():
+    """D10.1: a sample is the decoder's mean at z ~ N(0, I); the encoder plays no part."""
+    rng = np.random.default_rng(0)
+    m = VAE(10, 2, (6,), rng=rng)
+    s = m.sample(5, np.random.default_rng(4))
+    z = np.random.default_rng(4).standard_normal((5, 2), dtype=np.float32)
+    np.testing.assert_allclose(s, 1 / (1 + np.exp(-m.decode(z))), rtol=1e-6)  # float32
+    m.encoder.layers[0].params["W"][...] = np.nan  # the encoder is not used
+    np.testing.assert_array_equal(m.sample(5, np.random.default_rng(4)), s)
+
+
+def test_encode_decode_shapes():
+    """D9.1: the encoder gives (mu, logvar), the two halves of its output; the decoder maps
+    (..., z_dim) to (..., x_dim)."""
+    model, x, eps = small("gaussian-learned")
+    mu, logvar = model.encode(x)
+    h = model.encoder.forward(x)
+    assert mu.shape == logvar.shape == (5, 3)
+    np.testing.assert_array_equal(np.concatenate([mu, logvar], axis=1), h)
+    assert model.decode(mu).shape == (5, 6)
+    assert model.decode(np.zeros((4, 5, 3))).shape == (4, 5, 6)
+
+
+def test_loss_matches_by_hand_negative_elbo():
+    """D9.2: the loss equals the negative ELBO written out with plain NumPy formulas."""
+    model, x, eps = small("bernoulli", beta=1.0)
+    p = model.params
+    h = np.tanh(np.tanh(x @ p["encoder.0.W"] + p["encoder.0.b"]) @ p["encoder.2.W"]
+                + p["encoder.2.b"]) @ p["encoder.4.W"] + p["encoder.4.b"]
+    mu, logvar = h[:, :3], h[:, 3:]
+    z = mu + np.exp(logvar / 2) * eps
+    logits = np.tanh(np.tanh(z @ p["decoder.0.W"] + p["decoder.0.b"]) @ p["decoder.2.W"]
+                     + p["decoder.2.b"]) @ p["decoder.4.W"] + p["decoder.4.b"]
+    prob = 1 / (1 + np.exp(-logits))
+    bce = -np.sum(x * np.log(prob) + (1 - x) * np.log(1 - prob), axis=1)
+    kl = -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar), axis=1)
+    assert model.loss(x, eps) == pytest.approx(np.mean(bce + kl), rel=1e-12)
 
 
 def test_sample_and_reconstruct():
