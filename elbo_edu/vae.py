@@ -167,9 +167,6 @@ class VAE(nn.Module):
         if self.likelihood.name == "gaussian-learned":
             shape = () if learned_var == "scalar" else (self.x_dim,)
             self._add_param("log_gamma", np.full(shape, np.log(self.obs_var)))
-            # Module._add_param stores at least 1-D arrays; the scalar gamma keeps shape ()
-            for store in (self._own_params, self._own_grads):
-                store["log_gamma"] = store["log_gamma"].reshape(shape)
         self.last: ELBOParts | None = None
 
     # -- argument checks ----------------------------------------------------------------------

@@ -84,7 +84,8 @@ class Module:
     # -- helpers for subclasses ---------------------------------------------------------------
     def _add_param(self, name: str, value: np.ndarray) -> None:
         """Register a parameter and a zero gradient of the same shape and dtype."""
-        self._own_params[name] = np.ascontiguousarray(value, dtype=self.dtype)
+        # a C-ordered copy of the parameter's own shape (0-d scalars stay 0-d)
+        self._own_params[name] = np.array(value, dtype=self.dtype, order="C")
         self._own_grads[name] = np.zeros_like(self._own_params[name])
 
     def _save(self, *arrays) -> None:
