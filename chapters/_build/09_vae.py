@@ -128,7 +128,7 @@ assert report.passed and report.max_error < 1e-7
 
 # %%
 start = evaluate(model, digits.x_test)["loss"]
-metrics = train(model, digits, epochs=12, batch_size=128, lr=1e-3, seed=0, progress=False)
+metrics = train(model, digits, epochs=8, batch_size=128, lr=1e-3, seed=0, progress=False)
 for m in metrics[:: 3] + [metrics[-1]]:
     print(f"epoch {m['epoch']:2d}  train {m['train_loss']:7.2f}  test {m['test_loss']:7.2f}  "
           f"(recon {m['test_recon']:6.2f}, KL {m['test_kl']:5.2f})  {m['seconds']:.2f} s")
