@@ -152,8 +152,6 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     TrainingInterrupted
         On Ctrl-C, after saving the exact state (resume with ``resume_from=out_dir``).
     """
-    from tqdm.auto import tqdm
-
     from .data import binarize_dynamic
 
     epochs = check_positive_int(epochs, "epochs")
@@ -225,6 +223,10 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     steps = math.ceil(n / batch_size)
     warmup_steps = kl_warmup_epochs * steps
     show = _show_progress(progress)
+    if show:
+        from tqdm.auto import tqdm  # a widget in a notebook, text on a terminal
+    else:
+        from tqdm import tqdm  # disabled below; plain tqdm never asks for ipywidgets
     start = len(history)
     with _DeferredCtrlC() as ctrl_c:
         for epoch in range(start, epochs):
