@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_positive_float
-from .kernels import adam_update
+from .kernels import backend_module
 from .kernels._numpy_impl import adam_update as _adam_update_numpy
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -99,11 +99,16 @@ class Adam(Optimizer):
         # fold both bias corrections into the step size: lr * sqrt(1-b2^t) / (1-b1^t)
         step = self.lr * np.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
         eps_hat = self.eps * np.sqrt(1.0 - b2 ** self.t)
+        # the kernel of the active backend, called directly: the arguments below are exactly what
+        # elbo_edu.kernels.adam_update would check (one dtype, C-contiguous, p writeable; the
+        # shapes were checked in __init__ and m, v are our own zeros_like(p))
+        kernel = backend_module().adam_update
         for k, p in self.params.items():
             g, m, v = self.grads[k], self.m[k], self.v[k]
-            if p.flags.c_contiguous and p.flags.writeable and g.dtype == p.dtype:
-                # one fused loop per parameter (elbo_edu.kernels.adam_update)
-                adam_update(p, g, m, v, step, b1, b2, eps_hat)
+            if (p.dtype.char in "fd" and p.flags.c_contiguous and p.flags.writeable
+                    and g.flags.c_contiguous
+                    and g.dtype == p.dtype and m.flags.c_contiguous and v.flags.c_contiguous):
+                kernel(p, g, m, v, step, b1, b2, eps_hat)   # one fused loop per parameter
             else:  # a strided or mixed-dtype array handed in by the user: the NumPy formula
                 _adam_update_numpy(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
 

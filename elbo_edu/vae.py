@@ -178,6 +178,13 @@ class VAE(nn.Module):
         return float(beta)
 
     def _check_x(self, x, name: str = "x") -> np.ndarray:
+        if (self.likelihood.targets_in_unit_interval and isinstance(x, np.ndarray)
+                and x.dtype == self.dtype and x.ndim == 2 and x.shape[1] == self.x_dim and x.size):
+            # the training path's check in two vectorised passes: min and max propagate NaN, and
+            # NaN or +-inf fail these comparisons, so "finite and in [0, 1]" is one test; any
+            # failure falls through to the checks below, which name the problem
+            if np.min(x) >= 0 and np.max(x) <= 1:
+                return x
         x = as_float_array(x, name)
         if x.ndim != 2 or x.shape[1] != self.x_dim:
             raise ValueError(f"{name}: expected shape (N, {self.x_dim}), got {x.shape}")
@@ -290,7 +297,9 @@ class VAE(nn.Module):
         total = recon + beta * kl_mean
         self.last = ELBOParts(total, recon, kl_mean)
         if backward:
-            self.zero_grad()
+            # every layer's backward follows at once: layers that can, write their gradients
+            # instead of adding them to zeros (nn.Module._zero_grad_deferred)
+            self._zero_grad_deferred()
             t = self.dtype.type
             # d(loss)/d(log p(x_n|z_n)) = -1/N and d(loss)/d(KL_n) = beta/N
             if not fused:

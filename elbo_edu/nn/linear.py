@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_positive_int
-from ..kernels import bias_act_backward, bias_act_forward
+from ..kernels import backend_module
+from ..kernels.api import _act
 from .module import Module
 
 __all__ = ["Linear"]
@@ -35,7 +36,14 @@ class Linear(Module):
     :meth:`forward_act` / :meth:`backward_act` fuse a following element-wise activation into the
     layer (bias and activation in one kernel pass over the matrix product, see
     :mod:`elbo_edu.kernels`); :class:`~elbo_edu.nn.Sequential` uses them for ``Linear -> act``.
+
+    After :meth:`zero_grad` the gradients are exactly zero, so the first backward *writes*
+    :math:`x^\top dy` straight into ``grads['W']`` (the product's output buffer) instead of
+    computing it into a temporary and adding: the same numbers, one pass over 2·n_in·n_out
+    floats less. Later backwards add, as the module contract says.
     """
+
+    _writes_grads = True
 
     def __init__(self, n_in: int, n_out: int, *, rng: np.random.Generator | None = None,
                  dtype=np.float32):
@@ -67,24 +75,34 @@ class Linear(Module):
     def forward_act(self, x: np.ndarray, act: str = "identity", slope: float = 0.01) -> np.ndarray:
         """``y = f(x W + b)`` with ``f`` one of :data:`elbo_edu.kernels.ACTIVATIONS`: the product
         goes to BLAS, the bias and ``f`` are applied in place by one kernel."""
+        code = _act(act, slope)
         x = self._input(x)
-        y = bias_act_forward(x @ self.params["W"], self.params["b"], act, slope=slope)
-        self._save(x, y, act, slope)
+        y = x @ self._own_params["W"]          # fresh, C-contiguous, self.dtype: kernel-ready
+        backend_module().bias_act_forward(y, self._own_params["b"], code, float(slope))
+        self._save(x, y, code, float(slope))
         return y
 
     def backward_act(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backward of :meth:`forward_act` (or of :meth:`forward`): ``dy`` (N, n_out) ->
-        ``dx`` (N, n_in), adding :math:`x^\\top\\partial pre` and :math:`\\sum_n\\partial pre_n`
+        ``dx`` (N, n_in), adding :math:`x^\top\partial pre` and :math:`\sum_n\partial pre_n`
         into the gradients."""
-        x, y, act, slope = self._saved()
-        dy = self._check_dy(dy, y.shape).astype(self.dtype, copy=False)
-        if act == "identity":
+        x, y, code, slope = self._saved()
+        dy = self._check_dy(dy, y.shape)
+        if dy.dtype != self.dtype or not dy.flags.c_contiguous:
+            dy = np.ascontiguousarray(dy, dtype=self.dtype)
+        if code == 0:
             dpre, db = dy, dy.sum(axis=0)
         else:
-            dpre, db = bias_act_backward(dy, y, act, slope=slope)
-        self.grads["W"] += x.T @ dpre
-        self.grads["b"] += db
-        return dpre @ self.params["W"].T if input_grad else None
+            dpre, db = backend_module().bias_act_backward(dy, y, code, slope, np.empty_like(y))
+        gW, gb = self._own_grads["W"], self._own_grads["b"]
+        if self._grads_zero:                   # 0 + a == a: write, no temporary, no extra pass
+            np.matmul(x.T, dpre, out=gW)
+            gb[...] = db
+            self._grads_zero = False
+        else:
+            gW += x.T @ dpre
+            gb += db
+        return dpre @ self._own_params["W"].T if input_grad else None
 
     def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, dtype={self.dtype.name})"

@@ -34,6 +34,10 @@ class Module:
         self._own_grads: dict[str, np.ndarray] = {}
         self._children: dict[str, Module] = {}
         self._cache = None
+        # set by zero_grad(): every own gradient is exactly zero, so a layer with a fast path may
+        # *write* its first gradient instead of adding it (0 + a == a; one pass less over memory)
+        self._grads_zero = False
+        self._flat: dict[str, tuple] = {}  # cached flat params/grads dicts, see _collect
 
     # -- parameters: own ones plus the children's under dotted names ---------------------------
     @property
@@ -46,18 +50,26 @@ class Module:
         """Gradients, same keys and shapes as :attr:`params`."""
         return self._collect("_own_grads", "grads")
 
+    # bumped whenever any module anywhere registers a parameter or a child: a cached flat dict
+    # is valid while the counter has not moved (parents need no notification from children)
+    _structure_version = 0
+
     def _collect(self, own: str, attr: str) -> dict[str, np.ndarray]:
-        out = dict(getattr(self, own))
-        for cname, child in self._children.items():
-            for k, v in getattr(child, attr).items():
-                out[f"{cname}.{k}"] = v
-        return out
+        hit = self._flat.get(attr)
+        if hit is None or hit[0] != Module._structure_version:
+            out = dict(getattr(self, own))
+            for cname, child in self._children.items():
+                for k, v in getattr(child, attr).items():
+                    out[f"{cname}.{k}"] = v
+            hit = self._flat[attr] = (Module._structure_version, out)
+        return dict(hit[1])  # a copy: the caller may change the dict, not our cache
 
     def add_module(self, name: str, module: "Module") -> "Module":
         """Register ``module`` as a child whose parameters appear under ``name.``."""
         if not isinstance(module, Module):
             raise ValueError(f"module: expected an elbo_edu.nn.Module, got {type(module).__name__}")
         self._children[str(name)] = module
+        Module._structure_version += 1
         return module
 
     def children(self) -> dict[str, "Module"]:
@@ -78,8 +90,27 @@ class Module:
 
     def zero_grad(self) -> None:
         """Set every gradient to zero, in place (the arrays stay the same objects)."""
-        for g in self.grads.values():
+        for g in self._own_grads.values():
             g.fill(0)
+        self._grads_zero = True
+        for child in self._children.values():
+            child.zero_grad()
+
+    def _zero_grad_deferred(self) -> None:
+        """Like :meth:`zero_grad` for a backward pass that follows at once and reaches every
+        module: a module whose backward can write its gradients (``_writes_grads``, e.g.
+        :class:`~elbo_edu.nn.Linear`) is only marked, its first backward then writes instead of
+        adding; the others are filled with zeros. Until that backward runs, a marked module's
+        ``grads`` hold stale numbers, so this is for internal training paths only."""
+        if not self._writes_grads:
+            for g in self._own_grads.values():
+                g.fill(0)
+        self._grads_zero = True
+        for child in self._children.values():
+            child._zero_grad_deferred()
+
+    # True for modules whose backward honours _grads_zero by writing rather than adding
+    _writes_grads = False
 
     # -- helpers for subclasses ---------------------------------------------------------------
     def _add_param(self, name: str, value: np.ndarray) -> None:
@@ -87,6 +118,7 @@ class Module:
         # a C-ordered copy of the parameter's own shape (0-d scalars stay 0-d)
         self._own_params[name] = np.array(value, dtype=self.dtype, order="C")
         self._own_grads[name] = np.zeros_like(self._own_params[name])
+        Module._structure_version += 1
 
     def _save(self, *arrays) -> None:
         self._cache = arrays
