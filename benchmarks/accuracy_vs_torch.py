@@ -1,8 +1,8 @@
 """Test loss after 10 epochs: elbo_edu against PyTorch's example VAE, over several seeds.
 
 Both train the configuration of PyTorch's examples/vae (784-400-20, ReLU, Bernoulli likelihood on
-grey-level MNIST, Adam 1e-3, batch 128) on the same data; for each seed both see the same
-minibatch order. Reported: the test negative ELBO (nats per example, one sample of z per image)
+grey-level MNIST, Adam 1e-3, batch 128) on the same data, each with its own seeded
+initialisation, minibatch order and noise. Reported: the test negative ELBO (nats per example, one sample of z per image)
 of every run, and mean and standard deviation per implementation — so a single run's distance
 from a reference number can be read against the seed-to-seed spread of the reference itself.
 
