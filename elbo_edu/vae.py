@@ -290,7 +290,8 @@ class VAE(nn.Module):
         log_var = self._log_var
         fused = backward and self.likelihood.name == "bernoulli"
         if fused:  # log p(x|z) and d(loss)/d(logits) = -(x - sigmoid)/N in one pass
-            log_px, dout = K.bernoulli_loglik_grad(x, out, scale=-1.0 / n)
+            # the gradient overwrites the logits (only their shape is needed from here on)
+            log_px, dout = K.bernoulli_loglik_grad(x, out, scale=-1.0 / n, out=out)
         else:
             log_px = self.likelihood.log_prob(x, out, log_var)        # (N,)
         recon, kl_mean = -float(np.mean(log_px)), float(np.mean(kl))
