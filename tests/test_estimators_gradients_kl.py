@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from elbo_edu.distributions import kl_normal
 from elbo_edu.estimators import (Mixture1D, Quadratic, fit_gaussian_kl, kl_discrete, mc_kl_normal,
                                  pathwise_gradient, score_function_gradient)
-from elbo_edu.estimators.kl import _forward_kl, _gauss_hermite, _reverse_kl
+from elbo_edu.estimators.kl import _forward_kl, _normal_rule, _reverse_kl
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 
 
@@ -121,7 +121,7 @@ def test_mixture_density_and_its_derivative(fits):
 
 def test_forward_fit_matches_moments_and_is_stationary(fits):
     p, f = fits
-    t, w = _gauss_hermite(80)
+    t, w = _normal_rule()
     m, lv = f.forward
     assert m == pytest.approx(p.mean()) and np.exp(lv) == pytest.approx(p.var())
     g = numerical_gradient(lambda v: _forward_kl(p, v[0], v[1], t, w), np.array([m, lv]))
@@ -130,13 +130,36 @@ def test_forward_fit_matches_moments_and_is_stationary(fits):
 
 def test_reverse_fit_seeks_a_mode_and_is_stationary(fits):
     p, f = fits
-    t, w = _gauss_hermite(80)
+    t, w = _normal_rule()
     m, lv = f.reverse
     g = numerical_gradient(lambda v: _reverse_kl(p, v[0], v[1], t, w), np.array([m, lv]))
     assert np.max(np.abs(g)) < 1e-6
     assert min(abs(m - mj) for mj in p.means) < 0.2          # sits on a mode ...
     assert np.exp(0.5 * lv) < 1.2 * p.stds.max()             # ... with about that mode's width
     assert abs(f.forward[0] - m) > 1.0 and np.exp(f.forward[1]) > 4 * np.exp(lv)  # covers both
+
+
+def test_reported_kls_match_adaptive_quadrature(fits):
+    """Each reported KL against scipy's adaptive quadrature of its definition (D4.2)."""
+    from scipy import integrate
+
+    from elbo_edu.distributions import gaussian_log_prob
+
+    p, f = fits
+
+    def logq(x, fit):
+        return float(gaussian_log_prob([[x]], fit[0], fit[1])[0])
+
+    def logp(x):
+        return float(p.log_pdf(np.array([x]))[0])
+
+    for name, fit in (("forward_fit", f.forward), ("reverse_fit", f.reverse)):
+        fwd = integrate.quad(lambda x: np.exp(logp(x)) * (logp(x) - logq(x, fit)), -25, 25,
+                             limit=500, epsabs=1e-13)[0]
+        rev = integrate.quad(lambda x: np.exp(logq(x, fit)) * (logq(x, fit) - logp(x)), -40, 40,
+                             limit=500, epsabs=1e-13)[0]
+        assert f.forward_kl[name] == pytest.approx(fwd, abs=1e-9)
+        assert f.reverse_kl[name] == pytest.approx(rev, abs=1e-9)
 
 
 def test_each_fit_wins_its_own_direction(fits):
