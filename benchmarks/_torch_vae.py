@@ -52,6 +52,8 @@ def make_torch_contender(threads: int, seed: int):
 
     model = VAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with torch.no_grad():                  # start torch's OpenMP pool now (see bench_train.py)
+        model(torch.zeros(128, 784))
 
     def epoch(x, order):
         xt = torch.from_numpy(x)

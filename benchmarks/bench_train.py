@@ -44,6 +44,7 @@ import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _floor import make_floor_step  # noqa: E402
 from _torch_vae import make_torch_contender  # noqa: E402
 
 from elbo_edu import kernels as K  # noqa: E402
@@ -86,32 +87,7 @@ def numpy_contender(backend, seed):
 
 def floor_contender(bs, seed):
     """The matrix products of one forward + backward step, float32, preallocated outputs."""
-    rng = np.random.default_rng(seed)
-    f32 = np.float32
-    w1, w2 = rng.standard_normal((784, 400)).astype(f32), rng.standard_normal((400, 40)).astype(f32)
-    w3, w4 = rng.standard_normal((20, 400)).astype(f32), rng.standard_normal((400, 784)).astype(f32)
-    bufs = {}
-
-    def buf(name, shape):
-        if bufs.get(name) is None or bufs[name].shape != shape:
-            bufs[name] = np.empty(shape, f32)
-        return bufs[name]
-
-    def step(xb):
-        n = xb.shape[0]
-        h1 = np.matmul(xb, w1, out=buf("h1", (n, 400)))
-        e = np.matmul(h1, w2, out=buf("e", (n, 40)))
-        z = np.ascontiguousarray(e[:, :20])
-        h3 = np.matmul(z, w3, out=buf("h3", (n, 400)))
-        lo = np.matmul(h3, w4, out=buf("lo", (n, 784)))
-        np.matmul(h3.T, lo, out=buf("g4", (400, 784)))           # dW4
-        d3 = np.matmul(lo, w4.T, out=buf("d3", (n, 400)))       # dh3
-        np.matmul(z.T, d3, out=buf("g3", (20, 400)))            # dW3
-        dz = np.matmul(d3, w3.T, out=buf("dz", (n, 20)))        # dz
-        de = np.concatenate([dz, dz], axis=1)
-        np.matmul(h1.T, de, out=buf("g2", (400, 40)))           # dW2
-        d1 = np.matmul(de, w2.T, out=buf("d1", (n, 400)))       # dh1
-        np.matmul(xb.T, d1, out=buf("g1", (784, 400)))          # dW1
+    step = make_floor_step(seed)
 
     def epoch(x, order):
         t0 = time.perf_counter()
@@ -128,7 +104,10 @@ def main():
     x_test, _ = load_mnist(data_dir, split="test", download=False)
     names = [s.strip() for s in ARGS.only.split(",") if s.strip()]
     contenders = {}
-    for name in names:
+    # torch first: its bundled OpenMP runtime must start its thread pool before numba's OpenMP
+    # layer starts another one (K.warmup runs a parallel kernel), or torch runs about 4x slower
+    # for the rest of the process (two GNU OpenMP runtimes in one process, pytorch issue 98836)
+    for name in sorted(names, key=lambda n: n != "torch"):
         if name in ("numba", "numpy"):
             contenders[name] = numpy_contender(name, ARGS.seed)
         elif name == "floor":
@@ -141,6 +120,7 @@ def main():
             contenders[name] = c
         else:
             raise SystemExit(f"--only: unknown contender {name!r}")
+    contenders = {n: contenders[n] for n in names if n in contenders}
     times = {n: [] for n in contenders}
     order_rng = np.random.default_rng(ARGS.seed)
     for ep in range(ARGS.epochs):
