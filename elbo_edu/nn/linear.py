@@ -84,7 +84,7 @@ class Linear(Module):
 
     def backward_act(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Backward of :meth:`forward_act` (or of :meth:`forward`): ``dy`` (N, n_out) ->
-        ``dx`` (N, n_in), adding :math:`x^\top\partial pre` and :math:`\sum_n\partial pre_n`
+        ``dx`` (N, n_in), adding :math:`x^\\top\\partial pre` and :math:`\\sum_n\\partial pre_n`
         into the gradients."""
         x, y, code, slope = self._saved()
         dy = self._check_dy(dy, y.shape)

@@ -89,7 +89,11 @@ class Module:
         return self.forward(x)
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, in place (the arrays stay the same objects)."""
+        """Set every gradient to zero, in place (the arrays stay the same objects).
+
+        The modules also note that their gradients are now exactly zero, so a layer's next
+        backward may *write* its gradient rather than add it to zeros (the same numbers, one pass
+        less): change ``grads`` by hand after ``zero_grad`` only through a backward pass."""
         for g in self._own_grads.values():
             g.fill(0)
         self._grads_zero = True
