@@ -25,7 +25,19 @@ def _increasing(x, name: str, *, min_size: int = 1) -> np.ndarray:
 
 
 @styled
-def plot_posterior_grid(z1, z2, log_post, q_mean, q_logvar, path=None):
+def _zoom_window(z1, z2, rel, mean, sigma, pad=0.25):
+    """A square view holding the posterior's mass (``rel > 1e-3``) and q's 3σ box, padded by
+    ``pad`` of its width and clipped to the grid: a posterior much narrower than the grid would
+    otherwise be a dot in a large empty square."""
+    jj, ii = np.nonzero(rel > 1e-3)
+    lo = np.minimum([z1[ii].min(), z2[jj].min()], mean - 3 * sigma)
+    hi = np.maximum([z1[ii].max(), z2[jj].max()], mean + 3 * sigma)
+    centre, half = (lo + hi) / 2, (1 + pad) * np.max(hi - lo) / 2
+    return ((max(centre[0] - half, z1[0]), min(centre[0] + half, z1[-1])),
+            (max(centre[1] - half, z2[0]), min(centre[1] + half, z2[-1])))
+
+
+def plot_posterior_grid(z1, z2, log_post, q_mean, q_logvar, path=None, *, zoom=True):
     """The true posterior on a grid with the Gaussian approximation's ellipses (D10.3).
 
     With a 2-D latent space ``p(z|x) ∝ p(x|z) p(z)`` can be tabulated on a grid and compared
@@ -47,6 +59,9 @@ def plot_posterior_grid(z1, z2, log_post, q_mean, q_logvar, path=None):
     q_logvar : array_like, shape (2,)
         ``log σ²`` of ``q(z|x)``.
     path : str or Path, optional
+    zoom : bool, default True
+        Show only the square around the posterior's mass and q's 3σ box (with a margin);
+        ``False`` shows the whole grid.
 
     Returns
     -------
@@ -84,8 +99,10 @@ def plot_posterior_grid(z1, z2, log_post, q_mean, q_logvar, path=None):
                Line2D([], [], color="black", marker="+", ls="", markersize=10, mew=2,
                       label="posterior mode (grid)")]
     ax.legend(handles=handles, loc="upper left", fontsize=8)
-    ax.set_xlim(z1[0], z1[-1])
-    ax.set_ylim(z2[0], z2[-1])
+    xlim, ylim = (_zoom_window(z1, z2, rel, mean, sigma) if zoom
+                  else ((z1[0], z1[-1]), (z2[0], z2[-1])))
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
     ax.set_aspect("equal")
     ax.grid(False)
     ax.set_xlabel(r"$z_1$")
@@ -96,7 +113,7 @@ def plot_posterior_grid(z1, z2, log_post, q_mean, q_logvar, path=None):
 
 @styled
 def plot_iwae_curve(ks, estimates, stderr=None, reference=None, path=None, *,
-                    reference_label=r"$\log p(x)$"):
+                    reference_label=r"$\log p(x)$", ylabel=None):
     """The importance-weighted bound IWAE_K rising towards log p(x) (chapter 10, D10.2).
 
     ``IWAE_K = E[log (1/K) Σ_k p(x, z_k) / q(z_k|x)]`` with ``z_k ~ q(z|x)`` equals the ELBO at
@@ -114,6 +131,9 @@ def plot_iwae_curve(ks, estimates, stderr=None, reference=None, path=None, *,
         A horizontal line, e.g. the exact ``log p(x)`` of a tractable model.
     path : str or Path, optional
     reference_label : str, keyword-only
+    ylabel : str, keyword-only
+        Default "nats per example"; e.g. ``"IWAE_K − log p(x) (nats)"`` when ``estimates`` are
+        differences from each example's own ``log p(x)`` (then ``reference=0``).
 
     Returns
     -------
@@ -146,7 +166,7 @@ def plot_iwae_curve(ks, estimates, stderr=None, reference=None, path=None, *,
     ax.set_xticks(ks, [f"{int(k)}" for k in ks])
     ax.minorticks_off()
     ax.set_xlabel(r"number of importance samples $K$")
-    ax.set_ylabel(f"{NATS} per example")
+    ax.set_ylabel(f"{NATS} per example" if ylabel is None else ylabel)
     ax.set_title(r"IWAE$_K$: ELBO at $K=1$, tighter as $K$ grows")
     ax.legend(loc="lower right")
     return finish(fig, path)
