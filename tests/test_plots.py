@@ -397,3 +397,20 @@ _BAD = [
 def test_bad_input_names_the_argument(func, args, kwargs, name):
     with pytest.raises(ValueError, match=f"^{name}"):
         func(*args, **kwargs)
+
+
+def test_posterior_grid_zooms_to_the_mass_and_q():
+    """A posterior much narrower than the grid is shown in a window holding its mass and q's 3σ."""
+    g = np.linspace(-4, 4, 161)
+    z1, z2 = np.meshgrid(g, g)
+    log_post = -0.5 * ((z1 - 2.0) ** 2 + (z2 + 1.0) ** 2) / 0.1 ** 2
+    mean, logvar = np.array([1.7, -1.0]), np.log([0.05 ** 2, 0.05 ** 2])
+    ax = plot_posterior_grid(g, g, log_post, mean, logvar).axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert x1 - x0 < 2.0 and y1 - y0 < 2.0                       # zoomed in from a width of 8
+    rel = np.exp(log_post - log_post.max())
+    inside = (z1 >= x0) & (z1 <= x1) & (z2 >= y0) & (z2 <= y1)
+    assert rel[~inside].max() < 1e-3                             # the mass is in view
+    assert x0 < mean[0] - 3 * 0.05 and x1 > mean[0] + 3 * 0.05   # and so is q's 3σ box
+    full = plot_posterior_grid(g, g, log_post, mean, logvar, zoom=False).axes[0]
+    assert full.get_xlim() == (-4.0, 4.0) and full.get_ylim() == (-4.0, 4.0)
