@@ -150,7 +150,8 @@ assert au.count == 2
 assert abs(kl_dims.sum() - kl_std_normal(mu, logvar).mean()) < 1e-10 * kl_dims.sum()
 
 # %%
-plot_active_units(kl_dims, threshold=0.1)
+# the activity measure of the definition above, Var_x(mu_j(x)), against its threshold 0.01
+plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$")
 
 # %% [markdown]
 # Collapse is also a training-dynamics problem: early on the decoder is poor, the reconstruction
@@ -172,7 +173,8 @@ for key, r in runs.items():
     assert abs(r.kl_per_dim.sum() - r.history[-1]["test_kl"]) < 1e-3 * r.kl_per_dim.sum()
 
 # %%
-plot_active_units(runs["none"].kl_per_dim, threshold=0.1)
+plot_active_units(runs["none"].active.variances, threshold=0.01,
+                  ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$ (no warm-up)")
 
 # %% [markdown]
 # ## Try this
