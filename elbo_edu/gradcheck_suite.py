@@ -73,20 +73,30 @@ def _softmax_ce(rng: np.random.Generator) -> GradCheckReport:
     return report
 
 
-def check_vae(model, x, eps, *, h: float = 1e-5, name: str | None = None) -> GradCheckRow:
+def check_vae(model, x, eps, *, h: float = 1e-5, name: str | None = None) -> GradCheckReport:
     """Compare ``model.loss_and_grads(x, eps)`` with central differences of ``model.loss``.
 
-    One row per model: the worst relative error over its parameter arrays (each array compared
-    on its own scale), the shape column giving the number of parameter arrays checked. The step
-    ``h = 1e-5`` (not 1e-6): the first layers' gradients are ~100x smaller than the loss, so
-    rounding error eps_mach*|loss|/h dominates at 1e-6; at 1e-5 it is 10x smaller while the
-    O(h^2) truncation error is still below 1e-9.
+    One row per parameter array (``VAE d(encoder.0.W)``, ...), each compared on its own scale;
+    ``report.max_error`` is the worst. The step ``h = 1e-5`` (not 1e-6): the first layers'
+    gradients are ~100x smaller than the loss, so rounding error eps_mach*|loss|/h dominates at
+    1e-6; at 1e-5 it is 10x smaller while the O(h^2) truncation error is still below 1e-9.
     """
     _, grads = model.loss_and_grads(x, eps)
     analytic = {k: g.copy() for k, g in grads.items()}
-    worst = max(rel_error(analytic[k], numerical_gradient(lambda _: model.loss(x, eps), p, h))
-                for k, p in model.params.items())
-    return GradCheckRow(name or repr(model), (len(analytic),), worst, bool(worst < DEFAULT_TOL))
+    report = GradCheckReport()
+    prefix = name or "VAE"
+    for k, p in model.params.items():
+        report.add(f"{prefix} d({k})", analytic[k],
+                   numerical_gradient(lambda _: model.loss(x, eps), p, h))
+    return report
+
+
+def _worst_row(report: GradCheckReport, name: str) -> GradCheckRow:
+    """Summarise a report as its worst row, renamed ``name (worst of N arrays: d<param>)``."""
+    worst = max(report.rows, key=lambda r: r.max_rel_error)
+    param = worst.name.rsplit(" ", 1)[-1]
+    return GradCheckRow(f"{name} (worst of {len(report.rows)} arrays: {param})", worst.shape,
+                        worst.max_rel_error, worst.passed)
 
 
 def _vae(rng: np.random.Generator) -> GradCheckReport:
@@ -107,8 +117,11 @@ def _vae(rng: np.random.Generator) -> GradCheckReport:
         model = VAE(d, k, (7, 5), lik, beta=beta, obs_var=0.5, learned_var=learned_var,
                     activation="tanh", dtype=F64, rng=rng)
         tag = lik + (f"/{learned_var}" if lik == "gaussian-learned" else "")
-        report.rows.append(check_vae(model, x, rng.standard_normal((n, k)),
-                                     name=f"VAE {tag} beta={beta:g} (all params)"))
+        rows = check_vae(model, x, rng.standard_normal((n, k)), name=f"VAE {tag} beta={beta:g}")
+        if (lik, beta) == ("bernoulli", 1.0):   # the model chapter 09 trains: every array
+            report.extend(rows)
+        else:                                    # the other configurations: their worst array
+            report.rows.append(_worst_row(rows, f"VAE {tag} beta={beta:g}"))
     return report
 
 
