@@ -18,6 +18,7 @@ __all__ = [
     "check_positive_float",
     "check_ndim",
     "check_probability_targets",
+    "check_rng",
 ]
 
 
@@ -90,3 +91,11 @@ def check_probability_targets(x: np.ndarray, name: str) -> None:
     if x.size and (np.min(x) < 0 or np.max(x) > 1):
         raise ValueError(f"{name}: expected values in [0, 1], got range "
                          f"[{np.min(x):g}, {np.max(x):g}]")
+
+
+def check_rng(rng, name: str = "rng") -> np.random.Generator:
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise ``ValueError``."""
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"{name}: expected a numpy.random.Generator "
+                         f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
+    return rng

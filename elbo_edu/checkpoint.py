@@ -17,12 +17,13 @@ the write leaves the previous checkpoint intact, never half a file.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ._io import atomic_write, atomic_write_text
 
 __all__ = ["CHECKPOINT_NAME", "CONFIG_NAME", "METRICS_NAME", "CheckpointError", "Checkpoint",
            "save_checkpoint", "load_checkpoint", "find_checkpoint", "atomic_write_text",
@@ -48,27 +49,6 @@ class Checkpoint:
     path: Path | None = None
 
 
-def _atomic(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and :func:`os.replace`."""
-    return _atomic(Path(path), lambda f: f.write(text.encode("utf-8")))
-
-
 def save_checkpoint(path, params: dict, *, optim: dict | None = None, state: dict | None = None,
                     meta: dict | None = None) -> Path:
     """Write a checkpoint atomically and return its path.
@@ -88,7 +68,7 @@ def save_checkpoint(path, params: dict, *, optim: dict | None = None, state: dic
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in (optim or {}).items()})
     arrays.update({f"state/{k}": np.asarray(v) for k, v in (state or {}).items()})
     arrays["meta"] = np.array(json.dumps({"format": FORMAT_VERSION, **(meta or {})}))
-    return _atomic(path, lambda f: np.savez(f, **arrays))
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def find_checkpoint(path) -> Path:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, check_probability_targets, check_same_shape
-from ._math import sigmoid, softplus
+from ._math import logsumexp, sigmoid, softplus
 
 __all__ = [
     "LOG_2PI",
@@ -185,8 +185,7 @@ def bernoulli_log_prob_grad(x, logits, grad_out=None):
 def log_softmax(logits) -> np.ndarray:
     """Stable :math:`\\ell_k - \\log\\sum_j e^{\\ell_j}` over the last axis."""
     logits = _data(logits, "logits")
-    m = np.max(logits, axis=-1, keepdims=True)
-    return logits - (m + np.log(np.sum(np.exp(logits - m), axis=-1, keepdims=True)))
+    return logits - logsumexp(logits, axis=-1)[..., None]
 
 
 def softmax(logits) -> np.ndarray:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int
+from ._checks import as_float_array, check_positive_int, check_rng
 from ._math import logsumexp
 from .distributions import (bernoulli_log_prob, gaussian_log_prob, kl_std_normal,
                             std_normal_log_prob)
@@ -36,12 +36,6 @@ __all__ = [
     "JensenDemo", "jensen_demo",
     "demo_model",
 ]
-
-
-def _rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 # ------------------------------------------------------------------------------------------- E1
@@ -95,7 +89,7 @@ def demo_model(rng: np.random.Generator, *, x_dim: int = 3, z_dim: int = 1, sigm
     """
     from .models.linear_gaussian import LinearGaussian
 
-    rng = _rng(rng)
+    rng = check_rng(rng)
     W = rng.standard_normal((check_positive_int(x_dim, "x_dim"), check_positive_int(z_dim, "z_dim")))
     b = rng.standard_normal(x_dim)
     model = LinearGaussian(W, b, sigma2)
@@ -225,7 +219,7 @@ def jensen_demo(rng: np.random.Generator, mu: float = 0.0, s: float = 1.0,
     the concave log gives :math:`\log E[X] = \mu + s^2/2 \ge E[\log X] = \mu`, while the convex
     exp gives the reverse, :math:`e^{E[Y]} = e^{\mu} \le E[e^{Y}] = e^{\mu+s^2/2}`.
     """
-    rng = _rng(rng)
+    rng = check_rng(rng)
     y = mu + float(s) * rng.standard_normal(check_positive_int(n, "n"))
     ex = np.exp(y)
     return JensenDemo(float(np.log(ex.mean())), float(y.mean()), float(np.exp(y.mean())),

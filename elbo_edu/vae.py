@@ -33,7 +33,7 @@ from . import distributions as D
 from . import kernels as K
 from . import nn
 from ._checks import as_float_array, check_positive_float, check_positive_int, \
-    check_probability_targets
+    check_probability_targets, check_rng
 from .likelihoods import LIKELIHOODS, make_likelihood
 
 __all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "ACTIVATIONS"]
@@ -154,11 +154,7 @@ class VAE(nn.Module):
             raise ValueError(f"activation: expected one of {', '.join(map(repr, ACTIVATIONS))}, "
                              f"got {activation!r}")
         self.activation = activation
-        if rng is None:
-            rng = np.random.default_rng()
-        elif not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-        self.rng = rng
+        self.rng = np.random.default_rng() if rng is None else check_rng(rng)
         act = ACTIVATIONS[activation]
         self.encoder = self.add_module("encoder", nn.mlp(
             (self.x_dim, *self.hidden, 2 * self.z_dim), act, rng=rng, dtype=self.dtype))
@@ -199,11 +195,7 @@ class VAE(nn.Module):
         return z.astype(self.dtype, copy=False)
 
     def _rng(self, rng) -> np.random.Generator:
-        if rng is None:
-            return self.rng
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-        return rng
+        return self.rng if rng is None else check_rng(rng)
 
     def _eps(self, eps, n: int, rng) -> np.ndarray:
         shape = (n, self.z_dim)

@@ -1,21 +1,15 @@
 """Small argument checks shared by the data loaders (private).
 
 The package-wide checks live in :mod:`elbo_edu._checks`; these are the few that only the data
-code needs: a random generator, a split name, and the dtype of returned images.
+code needs: a split name and the dtype of returned images (``check_rng`` is re-exported).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_rng  # noqa: F401  (re-exported for the data modules)
+
 __all__ = ["check_rng", "check_choice", "image_dtype", "to_image_dtype"]
-
-
-def check_rng(rng, name: str = "rng") -> np.random.Generator:
-    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise ``ValueError``."""
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"{name}: expected a numpy.random.Generator "
-                         f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
-    return rng
 
 
 def check_choice(value, name: str, choices) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import io
 import os
-import secrets
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .._checks import as_float_array, check_positive_int
+from .._io import atomic_write
 
 __all__ = [
     "COLORS", "TRAIN_COLOR", "TEST_COLOR", "CATEGORICAL", "STYLE", "NATS",
@@ -114,34 +114,7 @@ def save_figure(fig: Figure, path) -> Path:
     if fmt not in _FORMATS:
         raise ValueError(f"path: expected a file name ending in one of "
                          f"{', '.join('.' + f for f in _FORMATS)}, got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def _create_temp(path: Path) -> tuple[int, str]:
-    """Open a fresh hidden file beside ``path``; mode 0o666 minus the umask, like a plain open.
-
-    (``tempfile.mkstemp`` would create it 0o600, and ``os.replace`` keeps that mode, leaving a
-    figure only its owner can read.)
-    """
-    for _ in range(100):
-        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file beside {path}")
+    return atomic_write(path, lambda handle: fig.savefig(handle, format=fmt))
 
 
 def styled(func):
