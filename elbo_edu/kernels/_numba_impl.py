@@ -5,7 +5,7 @@ Rules followed by every kernel here:
 
 * ``cache=True`` (compiled code is reused across sessions) and no blanket ``fastmath`` (it would
   let the compiler assume there are no NaNs or infinities, and break the checks that look for
-  them). The one flag used is ``reassoc``, in one row-sum helper (:func:`_rowsum_f64`);
+  them). The one flag used is ``reassoc``, in one row-sum helper (``_vecmath.rowsum_f64``);
 * constants are passed in already converted to the array's dtype (the Python wrappers below do
   ``t(0.5)``), so a float32 kernel never meets a float64 literal and never upcasts element-wise
   work to double. The only double-precision values are the scalar accumulators of the row sums
@@ -15,8 +15,8 @@ Rules followed by every kernel here:
   library numba calls the scalar libm for ``exp``/``log1p``, so loops containing them are not
   vectorised; NumPy's own SIMD ``exp`` is then faster per element (see the benchmarks). The
   float32 Bernoulli kernel, the largest element-wise step of training, therefore evaluates its
-  ``exp`` and ``log1p`` as polynomials (:func:`_exp_neg_f32`, :func:`_log1p_unit_f32`, within
-  2 ulp, tested over their whole range);
+  ``exp`` and ``log1p`` as polynomials, and so do the float32 reparameterization kernels
+  (:mod:`._vecmath`: within 2 ulp, tested over the whole float32 range);
 * a loop never reads an array it writes under another name (``out`` may be ``logits``): LLVM
   then cannot prove the iterations independent and gives up vectorising.
 
@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._numpy_impl import ACTIVATIONS, LOG_2PI
+from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64
 
 __all__ = ["ACTIVATIONS", "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
            "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
@@ -56,7 +57,7 @@ def _bias_act_fwd(h, b, act, slope, zero, one):
             elif act == 3:
                 v = np.tanh(v)
             elif act == 4:
-                e = np.exp(-abs(v))
+                e = exp(-abs(v))
                 v = (one if v >= zero else e) / (one + e)
             elif act == 5:
                 v = (v if v > zero else zero) + np.log1p(np.exp(-abs(v)))
@@ -90,7 +91,7 @@ def _bias_act_bwd(dy, y, act, slope, out, db, zero, one):
                 elif act == 4:
                     g = g * (yy * (one - yy))
                 elif act == 5:
-                    g = g * -np.expm1(-yy)
+                    g = g * -expm1(-yy)
                 out[i, j] = g
                 db[j] += g
 
@@ -122,65 +123,7 @@ def _bernoulli(x, logits, e, terms, scale, out, zero, one):
             out[i, j] = scale * (xx - (one if lg >= zero else ee) / (one + ee))
 
 
-# The float32 path: one pass per row, vectorised, with exp and log1p written out as polynomials.
-# numba calls the scalar libm for np.exp/np.log1p (no SVML), which keeps a loop that contains them
-# from being vectorised; the few lines below are plain arithmetic that LLVM vectorises (16 lanes
-# with AVX-512). Both are accurate to about one float32 rounding; tests/test_kernels_bernoulli32.py
-# checks them against float64 over the whole float32 range.
-_LOG2E = 1.4426950408889634
-_LN2_HI, _LN2_LO = 0.693359375, -2.1219444005469057e-4   # ln 2 = HI + LO, HI with 9 bits: k*HI exact
-_EXP_A_MAX = 103.0                                         # exp(-103) < 2**-148: below it all is ~0
-
-
-@njit(**_JIT)
-def _pow2_f32(k):
-    """``2**k`` for an integer-valued float32 ``k`` in [-126, 127]: the exponent field set directly."""
-    return np.int32((np.int32(k) + np.int32(127)) << np.int32(23)).view(np.float32)
-
-
-@njit(**_JIT)
-def _exp_neg_f32(a):
-    r"""``exp(-a)`` for float32 ``a >= 0`` (NaN propagates, +inf gives ~1e-45), within 1.2 ulp.
-
-    Range reduction :math:`a = k\ln 2 + f`, :math:`|f|\le\tfrac12\ln 2` (Cody and Waite's
-    two-part :math:`\ln 2`), the degree-7 Taylor polynomial of :math:`e^{-f}` (remainder below
-    6e-9), and :math:`2^{-k}` as two exact powers of two so that results down to the subnormals
-    are rounded once."""
-    a = a if not a > np.float32(_EXP_A_MAX) else np.float32(_EXP_A_MAX)
-    k = np.floor(a * np.float32(_LOG2E) + np.float32(0.5))
-    f = k * np.float32(_LN2_HI) - a + k * np.float32(_LN2_LO)       # -(a - k ln 2)
-    p = np.float32(1) + f * (np.float32(1) + f * (np.float32(1 / 2) + f * (
-        np.float32(1 / 6) + f * (np.float32(1 / 24) + f * (np.float32(1 / 120) + f * (
-            np.float32(1 / 720) + f * np.float32(1 / 5040)))))))
-    k1 = np.floor(k * np.float32(0.5))
-    return p * _pow2_f32(-k1) * _pow2_f32(k1 - k)
-
-
-@njit(**_JIT)
-def _log1p_unit_f32(e):
-    r"""``log1p(e)`` for float32 ``e`` in [0, 1], within 2 ulp: :math:`2\,\mathrm{artanh}\,s`
-    with :math:`s = e/(2+e)\le 1/3` and its odd series to :math:`s^{17}` (remainder below 3e-9
-    relative). The relative accuracy holds for tiny ``e`` too, where log1p(e) ~ e."""
-    s = e / (np.float32(2) + e)
-    s2 = s * s
-    two_s = np.float32(2) * s
-    # 2s plus a correction below 4% of it: the correction's rounding hardly counts
-    return two_s + two_s * s2 * (np.float32(1 / 3) + s2 * (np.float32(1 / 5) + s2 * (
-        np.float32(1 / 7) + s2 * (np.float32(1 / 9) + s2 * (np.float32(1 / 11) + s2 * (
-            np.float32(1 / 13) + s2 * (np.float32(1 / 15) + s2 * np.float32(1 / 17))))))))
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
-def _rowsum_f64(a):
-    """Sum of a float32 row in float64. ``reassoc`` (only that flag, only in this function) lets
-    LLVM keep several partial sums in vector lanes; without it the sum is one long chain of
-    dependent additions, which costs more than the rest of the Bernoulli kernel."""
-    s = 0.0
-    for j in range(a.size):
-        s += np.float64(a[j])
-    return s
-
-
+# The float32 path: one vectorised pass per row, exp and log1p as polynomials (._vecmath).
 @njit(**_JIT)
 def _bernoulli_f32(x, logits, scale, out, logp):
     """terms = x l - softplus(l) summed per row into logp, out = s (x - sigmoid(l)); float32."""
@@ -194,10 +137,10 @@ def _bernoulli_f32(x, logits, scale, out, logp):
         for j in range(d):
             lg = row[j]
             xx = x[i, j]
-            e = _exp_neg_f32(abs(lg))                                 # e^{-|l|}
-            terms[j] = xx * lg - ((lg if lg > zero else zero) + _log1p_unit_f32(e))
+            e = exp_f32(-abs(lg))                                     # e^{-|l|}
+            terms[j] = xx * lg - ((lg if lg > zero else zero) + log1p_unit_f32(e))
             out[i, j] = scale * (xx - (one if lg >= zero else e) / (one + e))
-        logp[i] = _rowsum_f64(terms)
+        logp[i] = rowsum_f64(terms)
 
 
 def bernoulli_loglik_grad(x, logits, scale, out):
@@ -219,18 +162,18 @@ def bernoulli_loglik_grad(x, logits, scale, out):
 @njit(**_JIT)
 def _gaussian(x, mean, logvar, scale, half_scale, dmean, dlogvar, logp, one, log2pi):
     n, d = x.shape
+    terms = np.empty(d, x.dtype)         # a row's terms, summed after the (vectorised) loop
     for i in range(n):
-        acc = 0.0
         for j in range(d):
             lv = logvar[i, j]
-            iv = np.exp(-lv)
+            iv = exp(-lv)
             r = x[i, j] - mean[i, j]
             ri = r * iv
             r2 = r * ri
-            acc += log2pi + lv + r2
+            terms[j] = log2pi + lv + r2
             dmean[i, j] = scale * ri
             dlogvar[i, j] = half_scale * (r2 - one)
-        logp[i] = -0.5 * acc
+        logp[i] = -0.5 * rowsum_f64(terms)
 
 
 def gaussian_loglik_grad(x, mean, logvar, scale, dmean_out, dlogvar_out):
@@ -245,14 +188,14 @@ def gaussian_loglik_grad(x, mean, logvar, scale, dmean_out, dlogvar_out):
 @njit(**_JIT)
 def _reparam_kl(mu, logvar, eps, z, kl, half):
     n, d = mu.shape
+    terms = np.empty(d, mu.dtype)        # KL terms of a row, summed after the (vectorised) loop
     for i in range(n):
-        acc = 0.0
         for j in range(d):
             m = mu[i, j]
             lv = logvar[i, j]
-            z[i, j] = m + np.exp(half * lv) * eps[i, j]
-            acc += np.expm1(lv) - lv + m * m
-        kl[i] = 0.5 * acc
+            z[i, j] = m + exp(half * lv) * eps[i, j]
+            terms[j] = expm1(lv) - lv + m * m
+        kl[i] = 0.5 * rowsum_f64(terms)
 
 
 def reparam_kl(mu, logvar, eps, z_out):
@@ -270,7 +213,7 @@ def _reparam_kl_bwd(dz, mu, logvar, eps, kl_scale, dmu, dlogvar, half):
             g = dz[i, j]
             lv = logvar[i, j]
             dmu[i, j] = mu[i, j] * kl_scale + g
-            dlogvar[i, j] = half * (np.exp(half * lv) * eps[i, j] * g + kl_scale * np.expm1(lv))
+            dlogvar[i, j] = half * (exp(half * lv) * eps[i, j] * g + kl_scale * expm1(lv))
 
 
 def reparam_kl_backward(dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
