@@ -189,7 +189,7 @@ def reparam_kl(mu, logvar, eps, *, out=None):
     z : (N, Z)
     kl : (N,)
     """
-    _two_d(mu, "mu")
+    mu = np.ascontiguousarray(_two_d(mu, "mu"))   # a strided view would not vectorise
     logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
     out = np.empty_like(mu) if out is None else _outp(out, "out", mu, "mu")
     return backend_module().reparam_kl(mu, logvar, eps, out)
@@ -206,7 +206,7 @@ def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
     -------
     dmu, dlogvar : (N, Z)
     """
-    _two_d(mu, "mu")
+    mu = np.ascontiguousarray(_two_d(mu, "mu"))
     dz = _inp(dz, "dz", mu, "mu")
     logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
     if out is None:
