@@ -11,6 +11,8 @@ Adam (Kingma & Ba), with bias correction:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._checks import check_positive_float
@@ -92,25 +94,38 @@ class Adam(Optimizer):
         self.eps = check_positive_float(eps, "eps")
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        self._cache = None                     # see _groups
 
     def step(self) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         # fold both bias corrections into the step size: lr * sqrt(1-b2^t) / (1-b1^t)
-        step = self.lr * np.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
-        eps_hat = self.eps * np.sqrt(1.0 - b2 ** self.t)
-        # the kernel of the active backend, called directly: the arguments below are exactly what
-        # elbo_edu.kernels.adam_update would check (one dtype, C-contiguous, p writeable; the
-        # shapes were checked in __init__ and m, v are our own zeros_like(p))
-        kernel = backend_module().adam_update
+        step = self.lr * math.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
+        eps_hat = self.eps * math.sqrt(1.0 - b2 ** self.t)
+        fused, other = self._groups()
+        # one fused loop per parameter, by the active backend's kernel, called directly: the
+        # groups hold exactly what elbo_edu.kernels.adam_update would check
+        backend_module().adam_update_all(fused, step, b1, b2, eps_hat)
+        for p, g, m, v in other:  # strided or mixed-dtype arrays handed in by the user
+            _adam_update_numpy(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
+
+    def _groups(self) -> tuple[list, list]:
+        """``(p, g, m, v)`` per parameter, split into kernel-ready ones (one float dtype,
+        C-contiguous, ``p`` writeable; ``m``, ``v`` are our own ``zeros_like(p)``) and the rest.
+        Sorted once and reused while ``params`` and ``grads`` hold the same arrays."""
+        cached = self._cache
+        if cached is not None and all(self.params[k] is p and self.grads[k] is g
+                                      for k, p, g in cached[0]):
+            return cached[1], cached[2]
+        fused, other, keys = [], [], []
         for k, p in self.params.items():
             g, m, v = self.grads[k], self.m[k], self.v[k]
-            if (p.dtype.char in "fd" and p.flags.c_contiguous and p.flags.writeable
-                    and g.flags.c_contiguous
-                    and g.dtype == p.dtype and m.flags.c_contiguous and v.flags.c_contiguous):
-                kernel(p, g, m, v, step, b1, b2, eps_hat)   # one fused loop per parameter
-            else:  # a strided or mixed-dtype array handed in by the user: the NumPy formula
-                _adam_update_numpy(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
+            keys.append((k, p, g))
+            ready = (p.dtype.char in "fd" and p.flags.c_contiguous and p.flags.writeable
+                     and g.flags.c_contiguous and g.dtype == p.dtype)
+            (fused if ready else other).append((p, g, m, v))
+        self._cache = (keys, fused, other)
+        return fused, other
 
     def state_dict(self):
         out = super().state_dict()

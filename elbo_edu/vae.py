@@ -175,11 +175,11 @@ class VAE(nn.Module):
 
     def _check_x(self, x, name: str = "x") -> np.ndarray:
         if (self.likelihood.targets_in_unit_interval and isinstance(x, np.ndarray)
-                and x.dtype == self.dtype and x.ndim == 2 and x.shape[1] == self.x_dim and x.size):
-            # the training path's check in two vectorised passes: min and max propagate NaN, and
-            # NaN or +-inf fail these comparisons, so "finite and in [0, 1]" is one test; any
+                and x.dtype == self.dtype and x.ndim == 2 and x.shape[1] == self.x_dim and x.size
+                and x.flags.c_contiguous):
+            # the training path's check, one kernel pass: NaN and +-inf fail "in [0, 1]"; any
             # failure falls through to the checks below, which name the problem
-            if np.min(x) >= 0 and np.max(x) <= 1:
+            if K.backend_module().in_unit_interval(x):
                 return x
         x = as_float_array(x, name)
         if x.ndim != 2 or x.shape[1] != self.x_dim:
@@ -286,7 +286,7 @@ class VAE(nn.Module):
             log_px, dout = K.bernoulli_loglik_grad(x, out, scale=-1.0 / n, out=out)
         else:
             log_px = self.likelihood.log_prob(x, out, log_var)        # (N,)
-        recon, kl_mean = -float(np.mean(log_px)), float(np.mean(kl))
+        recon, kl_mean = -float(log_px.sum()) / n, float(kl.sum()) / n          # batch means
         total = recon + beta * kl_mean
         self.last = ELBOParts(total, recon, kl_mean)
         if backward:

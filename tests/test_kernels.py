@@ -94,6 +94,30 @@ def test_agree_adam_binarize_logsumexp_kde(rng, dtype):
     close(*both(K.kde_log_density, xe, xd, 0.4), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_in_unit_interval_both_backends_on_edge_values(rng, dtype):
+    """True exactly when every entry is in [0, 1]: the ends count, NaN and +-inf do not, and one
+    bad entry anywhere (first, last, in a strided view) is found."""
+    x = rng.uniform(0, 1, (9, 13)).astype(dtype)
+    x[0, 0], x[-1, -1] = 0.0, 1.0
+    cases = {"unit": (x, True), "-0.0": (np.full((2, 3), -0.0, dtype), True),
+             "empty": (np.empty((0, 4), dtype), True), "3-d": (x.reshape(3, 3, 13), True),
+             "strided": (x[:, ::2], True)}
+    for (i, j), bad in zip([(0, 0), (4, 7), (8, 12), (2, 5), (6, 1)],
+                           [np.nan, np.inf, -np.inf, 1 + 1e-6, -1e-30]):
+        y = x.copy()
+        y[i, j] = bad
+        cases[f"{bad} at {(i, j)}"] = (y, False)
+    y = x.copy()
+    y[3, 2] = 2.0
+    cases["bad entry in the strided view"] = (y[:, ::2], False)
+    for label, (a, want) in cases.items():
+        for name in ("numba", "numpy"):
+            with use_backend(name):
+                got = K.in_unit_interval(a)
+            assert got is want, (label, name)
+
+
 def test_agree_logsumexp_edge_values():
     a = np.array([[-np.inf, 1.0, np.inf, np.nan], [-np.inf, 2.0, 0.0, 0.0]])
     with np.errstate(divide="ignore", invalid="ignore"):     # log(0) = -inf is the answer
@@ -271,6 +295,7 @@ def test_in_place_outputs_reuse_the_given_arrays(rng):
     (lambda a, b: K.reparam_kl(a, b, b, out=np.empty((3, 3))), "out"),
     (lambda a, b: K.adam_update(a, b, b.copy(), b.copy(), 1e-3, 0.9, "x", 1e-8), "b2"),
     (lambda a, b: K.binarize(a, b[:, :2]), "u"),
+    (lambda a, b: K.in_unit_interval(a.tolist()), "x"),
     (lambda a, b: K.logsumexp(a, axis=2), "axis"),
     (lambda a, b: K.kde_log_density(a, b, 0.0), "bandwidth"),
     (lambda a, b: K.kde_log_density(a, b[:, :2], 1.0), "x_data"),

@@ -28,6 +28,8 @@ API (``(N, K)`` is a batch of rows; all arrays of one call share one float dtype
     through ``z`` and ``kl_scale * KL``.
 ``adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None``
     one fused Adam step in place (bias corrections folded into ``step``, ``eps_hat``).
+``in_unit_interval(x) -> bool``
+    every entry in [0, 1], NaN not: the per-batch check of a Bernoulli model, one pass.
 ``binarize(x, u, *, out=None) -> b``
     dynamic binarization ``[u < x]``.
 ``logsumexp(a, axis=0)``
@@ -40,11 +42,11 @@ API (``(N, K)`` is a batch of rows; all arrays of one call share one float dtype
 from ._backend import BACKENDS, ENV_VAR, backend_module, get_backend, set_backend
 from ._numpy_impl import ACTIVATIONS
 from .api import (adam_update, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
-                  binarize, gaussian_loglik_grad, kde_log_density, logsumexp, reparam_kl,
-                  reparam_kl_backward, use_backend, warmup)
+                  binarize, gaussian_loglik_grad, in_unit_interval, kde_log_density, logsumexp,
+                  reparam_kl, reparam_kl_backward, use_backend, warmup)
 
 __all__ = ["BACKENDS", "ENV_VAR", "ACTIVATIONS", "get_backend", "set_backend", "use_backend",
            "backend_module", "warmup",
            "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
            "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
-           "binarize", "logsumexp", "kde_log_density"]
+           "in_unit_interval", "binarize", "logsumexp", "kde_log_density"]

@@ -35,7 +35,7 @@ from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64
 
 __all__ = ["ACTIVATIONS", "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
            "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
-           "binarize", "logsumexp", "kde_log_density"]
+           "adam_update_all", "in_unit_interval", "binarize", "logsumexp", "kde_log_density"]
 
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of a Python
 # ZeroDivisionError check on every division, which would keep LLVM from vectorising the loops
@@ -238,8 +238,35 @@ def _adam(p, g, m, v, step, b1, c1, b2, c2, eps_hat):
 
 
 def adam_update(p, g, m, v, step, b1, b2, eps_hat):
-    t = p.dtype.type
-    _adam(p, g, m, v, t(step), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps_hat))
+    adam_update_all(((p, g, m, v),), step, b1, b2, eps_hat)
+
+
+def adam_update_all(groups, step, b1, b2, eps_hat):
+    """:func:`adam_update` for each ``(p, g, m, v)`` of ``groups`` (checked by the caller), the
+    scalars converted once per dtype: an optimizer step is one loop of kernel calls."""
+    consts: dict = {}
+    for p, g, m, v in groups:
+        c = consts.get(p.dtype)
+        if c is None:
+            t = p.dtype.type
+            c = consts[p.dtype] = (t(step), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps_hat))
+        _adam(p, g, m, v, *c)
+
+
+# ------------------------------------------------------------------------- data checks
+@njit(**_JIT)
+def _in_unit_interval(x, zero, one):
+    xf = x.reshape(x.size)
+    ok = True
+    for i in range(xf.size):           # no early exit: the loop vectorises, one pass
+        v = xf[i]
+        ok &= (v >= zero) & (v <= one)  # False for NaN
+    return ok
+
+
+def in_unit_interval(x):
+    t = x.dtype.type
+    return bool(_in_unit_interval(x, t(0), t(1)))
 
 
 # ------------------------------------------------------------------------- binarization

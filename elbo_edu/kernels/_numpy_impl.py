@@ -18,7 +18,7 @@ from .._math import logsumexp as _logsumexp
 
 __all__ = ["ACTIVATIONS", "LOG_2PI", "bias_act_forward", "bias_act_backward",
            "bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward",
-           "adam_update", "binarize", "logsumexp", "kde_log_density"]
+           "adam_update", "adam_update_all", "in_unit_interval", "binarize", "logsumexp", "kde_log_density"]
 
 #: Activation names and the integer codes the kernels branch on.
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softplus": 5}
@@ -140,6 +140,19 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat):
     denom = np.sqrt(v)
     denom += t(eps_hat)
     p -= np.divide(t(step) * m, denom, out=denom)
+
+
+def adam_update_all(groups, step, b1, b2, eps_hat):
+    """:func:`adam_update` for each ``(p, g, m, v)`` of ``groups`` (checked by the caller)."""
+    for p, g, m, v in groups:
+        adam_update(p, g, m, v, step, b1, b2, eps_hat)
+
+
+# ------------------------------------------------------------------------- data checks
+def in_unit_interval(x):
+    """True when every entry of ``x`` is in [0, 1]; NaN is not (min and max propagate it, and it
+    fails both comparisons)."""
+    return bool(x.size == 0 or (np.min(x) >= 0 and np.max(x) <= 1))
 
 
 # ------------------------------------------------------------------------- binarization

@@ -19,7 +19,8 @@ from ._numpy_impl import ACTIVATIONS
 
 __all__ = ["bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
            "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
-           "binarize", "logsumexp", "kde_log_density", "warmup", "use_backend"]
+           "in_unit_interval", "binarize", "logsumexp", "kde_log_density", "warmup",
+           "use_backend"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -236,6 +237,15 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat):
                                  _scalar(b2, "b2"), _scalar(eps_hat, "eps_hat"))
 
 
+# ------------------------------------------------------------------------- data checks
+def in_unit_interval(x) -> bool:
+    """``True`` when every entry of the float array ``x`` lies in [0, 1] (NaN does not), in one
+    pass: the check a Bernoulli model runs on each training batch (chapter 07)."""
+    _float(x, "x")
+    return backend_module().in_unit_interval(x if x.flags.c_contiguous
+                                             else np.ascontiguousarray(x))
+
+
 # ------------------------------------------------------------------------- binarization
 def binarize(x, u, *, out=None):
     """Dynamic binarization ``b = [u < x]`` from uniforms ``u`` (same as
@@ -328,6 +338,7 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
         reparam_kl(a, b, c)
         reparam_kl_backward(a, b, c, a)
         adam_update(a.copy(), b, c.copy(), c.copy(), 1e-3, 0.9, 0.999, 1e-8)
+        in_unit_interval(a)
         binarize(a, b)
         logsumexp(a)
         kde_log_density(a, b, 0.5)
