@@ -6,7 +6,9 @@ A finer, quicker companion of ``bench_train.py``: the step (``loss_and_grads`` +
 CPU time, and their ratio. CPU time is the steadier number on a shared machine with one thread (with
 two threads it also counts BLAS's idle worker spinning). ``--profile`` prints cProfile's top entries
 of the step instead (the matrix products have no entry of their own: they are inside
-``Linear.forward_act`` / ``backward_act``).
+``Linear.forward_act`` / ``backward_act``). ``--trace`` prints every block: on a shared machine
+the blocks fall into a quiet and a contended mode (see the README's Performance section), and
+the Adam column shows which.
 
 Usage::
 
@@ -24,6 +26,8 @@ _p.add_argument("--backend", default="numba", choices=("numba", "numpy"))
 _p.add_argument("--steps", type=int, default=40, help="batches per timed block")
 _p.add_argument("--blocks", type=int, default=9)
 _p.add_argument("--profile", action="store_true")
+_p.add_argument("--trace", action="store_true",
+                help="print every block: step, its Adam update, floor (ms per step) and ratio")
 ARGS = _p.parse_args()
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_v] = str(ARGS.threads)                       # before numpy is imported
@@ -64,9 +68,13 @@ def main():
     opt = Adam(model.params, model.grads, lr=1e-3)
     rng = np.random.default_rng(2)
 
+    adam_ms: list = []
+
     def step(xb):
         model.loss_and_grads(xb, rng=rng)
+        t0 = time.perf_counter()
         opt.step()
+        adam_ms.append((time.perf_counter() - t0) * 1e3)
 
     floor = make_floor_step(1)
     for xb in xs[:10]:
@@ -84,13 +92,20 @@ def main():
         pstats.Stats(prof).sort_stats("tottime").print_stats(20)
         return
     res = {"step": ([], []), "floor": ([], [])}
-    for _ in range(ARGS.blocks):
+    if ARGS.trace:
+        print(" block  step ms  (Adam)  floor ms  ratio")
+    for b in range(ARGS.blocks):
+        adam_ms.clear()
         for name, fn in (("step", step), ("floor", floor)):
             t, c = time.perf_counter(), time.process_time()
             for xb in xs:
                 fn(xb)
             res[name][0].append((time.perf_counter() - t) / len(xs) * 1e3)
             res[name][1].append((time.process_time() - c) / len(xs) * 1e3)
+        if ARGS.trace:
+            s, f = res["step"][0][-1], res["floor"][0][-1]
+            print(f" {b + 1:5d}  {s:7.2f}  ({statistics.median(adam_ms):.2f})  {f:8.2f}  "
+                  f"{s / f:5.3f}", flush=True)
     med = {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in res.items()}
     print(f"threads={ARGS.threads} backend={ARGS.backend}  (medians of {ARGS.blocks} blocks of "
           f"{len(xs)} steps, ms per step)")
