@@ -1,9 +1,10 @@
-"""The numba kernels' own float32 exp, expm1 and log1p (``kernels._vecmath``), against float64.
+"""The numba kernels' own exp, expm1 and log1p (``kernels._vecmath``), against exact references.
 
-numba's float32 kernels evaluate these functions as polynomials so that their loops vectorise; the
-NumPy twins use NumPy's functions. Each helper is compared with float64 NumPy on dense grids over
-its whole float32 range, in units in the last place (ulp) of float32; then the float32 Bernoulli and
-reparameterization kernels with exact float64 evaluations of what they compute.
+numba's kernels evaluate these functions as polynomials so that their loops vectorise; the NumPy
+twins use NumPy's functions. Each float32 helper is compared with float64 NumPy on dense grids over
+its whole float32 range, in units in the last place (ulp) of float32, and the float64 exp with long
+double; then the float32 Bernoulli and reparameterization kernels with exact float64 evaluations of
+what they compute.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def vec():
         return apply
 
     return {name: elementwise(getattr(vm, name))
-            for name in ("exp_f32", "expm1_f32", "log1p_unit_f32", "exp", "expm1")}
+            for name in ("exp_f32", "exp_f64", "expm1_f32", "log1p_unit_f32", "exp", "expm1")}
 
 
 def ulps(approx, exact):
@@ -81,13 +82,33 @@ def test_log1p_unit_within_2_ulp_including_tiny_arguments(vec):
 
 
 def test_dispatch_by_type(vec):
-    """float32 goes to the polynomials, float64 to the C library (within an ulp of NumPy's)."""
+    """exp: the polynomials of each type; expm1: the float32 polynomial, or the C library for
+    float64 (within an ulp of NumPy's)."""
     x64 = np.linspace(-20, 20, 10_001)
-    np.testing.assert_allclose(vec["exp"](x64), np.exp(x64), rtol=2.3e-16, atol=0)
+    assert np.array_equal(vec["exp"](x64), vec["exp_f64"](x64))
     np.testing.assert_allclose(vec["expm1"](x64), np.expm1(x64), rtol=2.3e-16, atol=0)
     x32 = x64.astype(f32)
     assert np.array_equal(vec["exp"](x32), vec["exp_f32"](x32))
     assert np.array_equal(vec["expm1"](x32), vec["expm1_f32"](x32))
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 63,
+                    reason="needs an 80-bit long double as the exact reference (x86-64)")
+def test_exp_f64_within_1_ulp_over_its_range(vec):
+    """Against long double (64-bit mantissa): within 1 float64 ulp from the smallest normal result
+    to the largest, and near 0; subnormal results within one 2**-1074 step; the edges exact."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.linspace(-708.3, 709.7, 4_000_001), rng.uniform(-30, 30, 1_000_000),
+                        2.0 ** -np.arange(1, 60), -(2.0 ** -np.arange(1, 60))])
+    exact = np.exp(x.astype(np.longdouble))
+    spacing = np.spacing(exact.astype(np.float64)).astype(np.longdouble)
+    assert (np.abs(vec["exp_f64"](x).astype(np.longdouble) - exact) / spacing).max() <= 1.0
+    tiny = np.linspace(-745.2, -708.4, 200_001)
+    err = np.abs(vec["exp_f64"](tiny).astype(np.longdouble) - np.exp(tiny.astype(np.longdouble)))
+    assert err.max() <= np.longdouble(2.0) ** -1074
+    edge = vec["exp_f64"](np.array([0.0, -np.inf, np.inf, 709.78, 709.79, np.nan, -1000.0]))
+    assert edge[0] == 1.0 and edge[1] == 0.0 and edge[2] == np.inf and np.isfinite(edge[3])
+    assert edge[4] == np.inf and np.isnan(edge[5]) and edge[6] == 0.0
 
 
 def test_rowsum_is_a_float64_sum():

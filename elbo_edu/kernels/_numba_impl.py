@@ -311,27 +311,31 @@ def logsumexp(a):
 
 
 @njit(parallel=True, **_JIT)
-def _kde(x_eval, x_data, coef, const, out):
+def _kde(x_eval, x_data_t, coef, const, out):
+    """Rows of ``x_eval`` in parallel; for each, passes over all data points that vectorise:
+    squared distances one coordinate at a time (``x_data_t`` is (d, N), each coordinate
+    contiguous), the scaled maximum, the shifted exponentials (:func:`._vecmath.exp`), their sum."""
     m, d = x_eval.shape
-    n = x_data.shape[0]
+    n = x_data_t.shape[1]
     for i in prange(m):
         s = np.empty(n, dtype=x_eval.dtype)
+        xi, col = x_eval[i, 0], x_data_t[0]
         for r in range(n):
-            acc = x_eval[i, 0] - x_data[r, 0]
-            acc = acc * acc
-            for k in range(1, d):
-                diff = x_eval[i, k] - x_data[r, k]
-                acc += diff * diff
-            acc = coef * acc
-            s[r] = acc
-        mx = s[0]                                         # same dtype as s: no upcast below
-        for r in range(1, n):
-            if s[r] > mx:
-                mx = s[r]
-        tot = 0.0
+            diff = xi - col[r]
+            s[r] = diff * diff
+        for k in range(1, d):
+            xi, col = x_eval[i, k], x_data_t[k]
+            for r in range(n):
+                diff = xi - col[r]
+                s[r] += diff * diff
+        mx = coef * s[0]                                  # same dtype as s: no upcast below
         for r in range(n):
-            tot += np.exp(s[r] - mx)
-        out[i] = mx + np.log(tot) + const
+            v = coef * s[r]
+            s[r] = v
+            mx = v if v > mx else mx
+        for r in range(n):
+            s[r] = exp(s[r] - mx)
+        out[i] = mx + np.log(rowsum_f64(s)) + const
 
 
 def kde_log_density(x_eval, x_data, bandwidth):
@@ -339,5 +343,6 @@ def kde_log_density(x_eval, x_data, bandwidth):
     (m, d), n = x_eval.shape, x_data.shape[0]
     const = -np.log(n) - d * np.log(bandwidth) - 0.5 * d * LOG_2PI
     out = np.empty(m, dtype=x_eval.dtype)
-    _kde(x_eval, x_data, t(-0.5 / (bandwidth * bandwidth)), float(const), out)
+    _kde(x_eval, np.ascontiguousarray(x_data.T), t(-0.5 / (bandwidth * bandwidth)), float(const),
+         out)
     return out
