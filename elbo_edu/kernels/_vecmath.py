@@ -96,7 +96,7 @@ def _pow2_f64(k):
 
 @njit(**_JIT)
 def exp_f64(x):
-    """``exp(x)`` for float64 ``x``, within 1 ulp: Cody–Waite reduction, the Taylor polynomial of
+    r"""``exp(x)`` for float64 ``x``, within 1 ulp: Cody–Waite reduction, the Taylor polynomial of
     :math:`e^f - 1` to :math:`f^{13}` (remainder below 5e-18 relative for
     :math:`|f|\le\tfrac12\ln 2`), :math:`2^k` as two exact factors. Overflow gives inf,
     underflow the subnormals and then 0, NaN stays NaN."""
