@@ -18,7 +18,8 @@ from .._math import logsumexp as _logsumexp
 
 __all__ = ["ACTIVATIONS", "LOG_2PI", "bias_act_forward", "bias_act_backward",
            "bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward",
-           "adam_update", "adam_update_all", "in_unit_interval", "binarize", "logsumexp", "kde_log_density"]
+           "adam_update", "adam_update_all", "in_unit_interval", "binarize", "logsumexp",
+           "kde_log_density"]
 
 #: Activation names and the integer codes the kernels branch on.
 ACTIVATIONS = {"identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4, "softplus": 5}
