@@ -5,7 +5,7 @@
   D-id, and a closing "Try this" list of experiments;
 * every D-id that ``DERIVATIONS.md`` assigns to a chapter is covered by that chapter's notebook
   (skipped when the shared folder beside the repository is absent, as on a user's fresh clone);
-* notebooks built from a plain-text source in ``chapters/_build`` are in sync with it.
+* notebooks built from a plain-text source in ``chapters/src`` are in sync with it.
 
 The conventions are documented in ``docs/CONTRIBUTING_DOCS.md``.
 """
@@ -126,22 +126,22 @@ def test_covers_its_row_of_the_derivation_map(path):
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("chapters_build", CHAPTERS / "_build" / "build.py")
+    spec = importlib.util.spec_from_file_location("chapters_build", CHAPTERS / "src" / "build.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-BUILD_SOURCES = sorted((CHAPTERS / "_build").glob("[0-9][0-9]_*.py"))
+BUILD_SOURCES = sorted((CHAPTERS / "src").glob("[0-9][0-9]_*.py"))
 
 
 @pytest.mark.parametrize("source", BUILD_SOURCES, ids=lambda p: p.stem)
 def test_notebook_matches_its_source(source):
     build = _builder()
     target = build.target(source)
-    assert target.is_file(), f"{target.name} missing: run python chapters/_build/build.py"
+    assert target.is_file(), f"{target.name} missing: run python chapters/src/build.py"
     assert target.read_text(encoding="utf-8") == build.render(source), \
-        f"{target.name} is out of date with {source.name}: run python chapters/_build/build.py"
+        f"{target.name} is out of date with {source.name}: run python chapters/src/build.py"
 
 
 def test_parser_finds_sections_and_asserts():

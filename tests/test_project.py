@@ -29,7 +29,7 @@ def test_nothing_names_a_path_of_this_machine():
     offenders = []
     for p in ROOT.rglob("*"):
         if p.is_file() and p.suffix in {".py", ".md", ".cfg", ".toml", ".ipynb", ".txt"} \
-                and ".git" not in p.parts and "_build" not in p.parts:
+                and not {".git", "_build", ".ipynb_checkpoints"} & set(p.parts):
             text = p.read_text(errors="ignore")
             if re.search(r"/work/|/root/|/home/\w+/", text) and p.name != "test_project.py":
                 offenders.append(str(p.relative_to(ROOT)))
@@ -42,7 +42,7 @@ def test_every_python_source_compiles_without_warnings():
     import warnings
 
     files = [p for top in ("elbo_edu", "tests", "benchmarks", "chapters", "docs")
-             for p in (ROOT / top).rglob("*.py") if "_build" not in p.parts or top == "chapters"]
+             for p in (ROOT / top).rglob("*.py") if "_build" not in p.parts]
     assert len(files) > 40
     for p in files:
         with warnings.catch_warnings():

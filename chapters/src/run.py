@@ -2,9 +2,9 @@
 
 Usage::
 
-    python chapters/_build/run.py                  # every chapters/NN_*.ipynb
-    python chapters/_build/run.py 03 05            # only the chapters whose names start so
-    python chapters/_build/run.py --save DIR 05    # also write the executed copies into DIR
+    python chapters/src/run.py                  # every chapters/NN_*.ipynb
+    python chapters/src/run.py 03 05            # only the chapters whose names start so
+    python chapters/src/run.py --save DIR 05    # also write the executed copies into DIR
 
 The committed notebooks stay untouched (outputs are never written back). A notebook fails if any
 cell raises, in particular any ``assert`` of a derivation check.

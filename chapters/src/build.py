@@ -1,4 +1,4 @@
-"""Build the chapter notebooks from their plain-text sources (``chapters/_build/NN_*.py``).
+"""Build the chapter notebooks from their plain-text sources (``chapters/src/NN_*.py``).
 
 Each source is a Python file in the "percent" format understood by Jupytext, VS Code and Spyder:
 
@@ -9,9 +9,9 @@ The committed ``chapters/NN_*.ipynb`` are what students open; they are written *
 and with deterministic cell ids, so rebuilding an unchanged source gives a byte-identical notebook
 (``tests/test_notebooks.py`` checks this). Usage::
 
-    python chapters/_build/build.py            # rebuild every notebook
-    python chapters/_build/build.py --check    # exit 1 if a notebook is out of date
-    python chapters/_build/build.py 01 05      # only the chapters whose names start so
+    python chapters/src/build.py            # rebuild every notebook
+    python chapters/src/build.py --check    # exit 1 if a notebook is out of date
+    python chapters/src/build.py 01 05      # only the chapters whose names start so
 """
 from __future__ import annotations
 
