@@ -116,7 +116,8 @@ def torch_loss_and_grads(params, cfg, x, eps):
         log_px = -F.binary_cross_entropy_with_logits(out, xt, reduction="none").sum(-1)
     elif lik == "continuous-bernoulli":
         # not torch.distributions.ContinuousBernoulli: it goes through probabilities and loses
-        # accuracy for large |logits| (about 2e-16 e^|l| relative: 1e-3 at l = 30 in float64)
+        # accuracy for large |logits| (error growing like e^|l|: 2e-10 relative at l = 20,
+        # 2e-6 at l = 30, against 40-digit arithmetic)
         small = out.abs() < 1e-2
         safe = torch.where(small, torch.ones_like(out), out)
         u2 = (0.5 * out) ** 2
