@@ -36,7 +36,8 @@ _p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 _p.add_argument("--n", type=int, default=10000, help="test images (the first N)")
 _p.add_argument("--k", type=int, default=5000, help="importance samples per image")
 _p.add_argument("--threads", type=int, default=2)
-_p.add_argument("--rows", type=int, default=100, help="test images per block")
+_p.add_argument("--rows", type=int, default=100, help="test images per block of the PyTorch "
+                "and JAX versions (iwae_bound keeps its own default, 100)")
 _p.add_argument("--max-elements", type=int, default=1 << 22,
                 help="bound on samples x rows x 784 held at once by every contender")
 _p.add_argument("--train-epochs", type=int, default=2, help="epochs of training before evaluation")
