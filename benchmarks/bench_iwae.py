@@ -56,6 +56,9 @@ if ARGS.train_epochs < 0:
     _p.error(f"--train-epochs: expected an integer >= 0, got {ARGS.train_epochs}")
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_v] = str(ARGS.threads)                       # before numpy / torch are imported
+if ARGS.threads == 1:       # XLA (the JAX contender) otherwise uses a pool of every core
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
+                               "false intra_op_parallelism_threads=1").strip()
 
 import json  # noqa: E402
 import math  # noqa: E402

@@ -9,7 +9,8 @@ the same minibatches in the same order.
 * ``numba`` / ``numpy``: elbo_edu's VAE and Adam on each kernel backend;
 * ``torch``: PyTorch's own example VAE (``_torch_vae.py``);
 * ``jax``: the same model in JAX, the whole step (noise, forward, backward, optax Adam) one
-  jit-compiled function (``_jax_vae.py``);
+  jit-compiled function (``_jax_vae.py``); with ``--threads 1`` it is held to one thread through
+  ``XLA_FLAGS``, otherwise XLA's pool has a thread per core (on a 2-core machine: 2);
 * ``floor``: only the eleven matrix products of a forward+backward pass at the same shapes, into
   preallocated outputs: no element-wise work, no optimizer, no Python layers.
 
@@ -49,6 +50,9 @@ for _flag, _val in (("--epochs", ARGS.epochs), ("--threads", ARGS.threads),
         _p.error(f"{_flag}: expected a positive integer, got {_val}")
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_v] = str(ARGS.threads)                       # before numpy / torch are imported
+if ARGS.threads == 1:       # XLA (the JAX contender) otherwise uses a pool of every core
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen="
+                               "false intra_op_parallelism_threads=1").strip()
 
 import json  # noqa: E402
 import statistics  # noqa: E402
