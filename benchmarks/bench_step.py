@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _floor import make_floor_step  # noqa: E402
+from _machine import describe, machine_info  # noqa: E402
 
 from elbo_edu import kernels as K  # noqa: E402
 from elbo_edu.data import load_dataset, load_mnist  # noqa: E402
@@ -111,6 +112,7 @@ def main():
             print(f" {b + 1:5d}  {s:7.2f}  ({statistics.median(adam_ms):.2f})  {f:8.2f}  "
                   f"{s / f:5.3f}", flush=True)
     med = {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in res.items()}
+    print(describe(machine_info()))
     print(f"threads={ARGS.threads} backend={ARGS.backend}  (medians of {ARGS.blocks} blocks of "
           f"{len(xs)} steps, ms per step)")
     for k, (w, c) in med.items():
