@@ -1,22 +1,25 @@
-"""The backend switch: which implementation of the kernels runs, "numba" or "numpy".
+"""The backend switch: which backend object runs the operations, "numba" or "numpy".
 
 The choice is read once from the environment variable ``ELBO_EDU_BACKEND`` (default ``"numba"``)
-and can be changed at any time with :func:`set_backend`. numba itself is imported only when a
-numba kernel is first needed, so ``import elbo_edu`` stays fast.
+and can be changed at any time with :func:`set_backend`. numba itself is imported only when the
+numba backend is first needed, so ``import elbo_edu`` stays fast.
 """
 from __future__ import annotations
 
 import importlib
-import os
-from types import ModuleType
 
-__all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "backend_module"]
+import os
+
+from .interface import Backend
+
+__all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "backend"]
 
 BACKENDS = ("numba", "numpy")
 ENV_VAR = "ELBO_EDU_BACKEND"
 
-_MODULES = {"numba": "._numba_impl", "numpy": "._numpy_impl"}
-_state: dict = {"name": None, "module": None}
+_CLASSES = {"numba": (".numba_backend", "NumbaBackend"), "numpy": (".numpy_backend", "NumpyBackend")}
+_state: dict = {"name": None, "object": None}
+_objects: dict = {}
 
 
 def _check_name(name, what: str) -> str:
@@ -33,7 +36,7 @@ def get_backend() -> str:
 
 
 def set_backend(name: str) -> str:
-    """Select the backend for every later kernel call; returns the previous one.
+    """Select the backend for every later operation; returns the previous one's name.
 
     Raises
     ------
@@ -42,23 +45,28 @@ def set_backend(name: str) -> str:
     """
     name = _check_name(name, "name")
     previous = get_backend()
-    _load(name)  # fail now, not at the first kernel call
-    _state["name"], _state["module"] = name, None
+    _load(name)  # fail now, not at the first operation
+    _state["name"], _state["object"] = name, None
     return previous
 
 
-def _load(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(_MODULES[name], __package__)
-    except ImportError as exc:  # pragma: no cover - numba is a hard dependency
-        raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+def _load(name: str) -> Backend:
+    obj = _objects.get(name)
+    if obj is None:
+        module, cls = _CLASSES[name]
+        try:
+            obj = _objects[name] = getattr(importlib.import_module(module, __package__), cls)()
+        except ImportError as exc:  # pragma: no cover - numba is a hard dependency
+            raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+    return obj
 
 
-def backend_module(name: str | None = None) -> ModuleType:
-    """The module implementing the kernels of backend ``name`` (default: the active one)."""
+def backend(name: str | None = None) -> Backend:
+    """The backend object ``name`` (default: the active one). One object per backend, so an
+    operation substituted on it (:meth:`Backend.substitute`) is seen by every caller."""
     if name is not None:
         return _load(_check_name(name, "name"))
-    mod = _state["module"]
-    if mod is None:
-        mod = _state["module"] = _load(get_backend())
-    return mod
+    obj = _state["object"]
+    if obj is None:
+        obj = _state["object"] = _load(get_backend())
+    return obj

@@ -27,16 +27,16 @@ class Module:
     """
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
-        if not np.issubdtype(self.dtype, np.floating):
-            raise ValueError(f"dtype: expected a floating-point dtype, got {self.dtype}")
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from exc
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype: expected float32 or float64, got {self.dtype}")
         self._own_params: dict[str, np.ndarray] = {}
         self._own_grads: dict[str, np.ndarray] = {}
         self._children: dict[str, Module] = {}
         self._cache = None
-        # set by zero_grad(): every own gradient is exactly zero, so a layer with a fast path may
-        # *write* its first gradient instead of adding it (0 + a == a; one pass less over memory)
-        self._grads_zero = False
         self._flat: dict[str, tuple] = {}  # cached flat params/grads dicts, see _collect
 
     # -- parameters: own ones plus the children's under dotted names ---------------------------
@@ -89,32 +89,18 @@ class Module:
         return self.forward(x)
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, in place (the arrays stay the same objects).
-
-        The modules also note that their gradients are now exactly zero, so a layer's next
-        backward may *write* its gradient rather than add it to zeros (the same numbers, one pass
-        less): change ``grads`` by hand after ``zero_grad`` only through a backward pass."""
+        """Set every gradient to zero, in place (the arrays stay the same objects)."""
         for g in self._own_grads.values():
             g.fill(0)
-        self._grads_zero = True
         for child in self._children.values():
             child.zero_grad()
 
-    def _zero_grad_deferred(self) -> None:
-        """Like :meth:`zero_grad` for a backward pass that follows at once and reaches every
-        module: a module whose backward can write its gradients (``_writes_grads``, e.g.
-        :class:`~elbo_edu.nn.Linear`) is only marked, its first backward then writes instead of
-        adding; the others are filled with zeros. Until that backward runs, a marked module's
-        ``grads`` hold stale numbers, so this is for internal training paths only."""
-        if not self._writes_grads:
-            for g in self._own_grads.values():
-                g.fill(0)
-        self._grads_zero = True
+    def clear_cache(self) -> None:
+        """Drop what the last ``forward`` kept for ``backward`` (here and in every child): for a
+        forward pass that no backward will follow, so its arrays can be freed."""
+        self._cache = None
         for child in self._children.values():
-            child._zero_grad_deferred()
-
-    # True for modules whose backward honours _grads_zero by writing rather than adding
-    _writes_grads = False
+            child.clear_cache()
 
     # -- helpers for subclasses ---------------------------------------------------------------
     def _add_param(self, name: str, value: np.ndarray) -> None:
@@ -128,11 +114,16 @@ class Module:
         self._cache = arrays
 
     def _saved(self):
-        """Return what ``forward`` saved, or raise if there was no forward pass."""
+        """Return what ``forward`` saved, or raise if there was no forward pass. The cache stays
+        until the backward has succeeded (:meth:`_release`): a backward that fails on a bad
+        ``dy`` can be called again with a good one."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called without a preceding forward")
-        cache, self._cache = self._cache, None
-        return cache
+        return self._cache
+
+    def _release(self) -> None:
+        """Called at the end of a successful backward: one forward, one backward."""
+        self._cache = None
 
     def _check_dy(self, dy: np.ndarray, shape: tuple) -> np.ndarray:
         dy = np.asarray(dy)

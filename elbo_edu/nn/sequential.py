@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .dense import Dense
 from .module import Module
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "mlp"]
 
 
 class Sequential(Module):
@@ -13,55 +14,47 @@ class Sequential(Module):
 
     Parameters appear under dotted names, the position of the layer first: ``0.W``, ``0.b``,
     ``2.W``, ... (a ``Sequential`` stored as ``encoder`` in a model gives ``encoder.0.W``).
-
-    A ``Linear`` followed by an activation with a kernel (ReLU, Tanh, ...) runs as one fused step
-    (:meth:`Linear.forward_act`): the same numbers, one pass over the memory instead of three.
-    Each layer remains a module of its own and can still be called and checked alone.
+    A dict ``{name: module}`` gives the names explicitly (see :func:`mlp`).
     """
 
-    def __init__(self, *modules: Module):
-        dtypes = {m.dtype for m in modules if m.params}
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = {str(k): m for k, m in modules[0].items()}
+        else:
+            named = {str(i): m for i, m in enumerate(modules)}
+        dtypes = {m.dtype for m in named.values() if isinstance(m, Module) and m.params}
         super().__init__(dtypes.pop() if len(dtypes) == 1 else np.float32)
-        if not modules:
+        if not named:
             raise ValueError("modules: expected at least one module")
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
-        self.layers = list(modules)
-        self._plan = self._fusion_plan(self.layers)
-
-    @staticmethod
-    def _fusion_plan(layers):
-        """Steps ``(layer, act)``: ``act`` is the kernel name of a fused following activation."""
-        from .linear import Linear
-
-        plan, i = [], 0
-        while i < len(layers):
-            m, nxt = layers[i], layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(m, Linear) and "kernel" in type(nxt).__dict__:
-                plan.append((m, nxt))
-                i += 2
-            else:
-                plan.append((m, None))
-                i += 1
-        return plan
+        for name, m in named.items():
+            self.add_module(name, m)
+        self.layers = list(named.values())
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        for m, act in self._plan:
-            x = m.forward(x) if act is None else m.forward_act(x, act.kernel, act.slope)
+        for m in self.layers:
+            x = m.forward(x)
         return x
 
-    def backward(self, dy: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        """Run the chain backwards. ``input_grad=False`` (the input is data) lets a first
-        ``Linear`` skip the gradient with respect to its input; then ``None`` is returned."""
-        from .linear import Linear
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True,
+                 overwrite: bool = False) -> np.ndarray | None:
+        """Run the chain backwards.
 
-        for i in range(len(self._plan) - 1, -1, -1):
-            m, act = self._plan[i]
-            skip = i == 0 and not input_grad and isinstance(m, Linear)
-            if act is None:
-                dy = m.backward(dy, input_grad=False) if skip else m.backward(dy)
+        ``input_grad=False`` (the input is data) lets a first dense layer skip the gradient with
+        respect to its input; then ``None`` is returned. ``overwrite=True`` replaces the
+        gradients instead of adding to them: dense layers and nested chains write them
+        (:meth:`Dense.backward`), any other module is zeroed first.
+        """
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            m = self.layers[i]
+            kw = {"input_grad": False} if i == 0 and not input_grad and isinstance(
+                m, (Dense, Sequential)) else {}
+            if isinstance(m, (Dense, Sequential)):
+                dy = m.backward(dy, overwrite=overwrite, **kw)
             else:
-                dy = m.backward_act(dy, input_grad=not skip)
+                if overwrite:
+                    m.zero_grad()
+                dy = m.backward(dy)
         return dy
 
     def __len__(self) -> int:
@@ -71,31 +64,31 @@ class Sequential(Module):
         return self.layers[i]
 
     def __repr__(self) -> str:
-        inner = ",\n".join(f"  ({i}): {m!r}" for i, m in enumerate(self.layers))
+        inner = ",\n".join(f"  ({k}): {m!r}" for k, m in self._children.items())
         return f"Sequential(\n{inner}\n)"
 
 
-def mlp(sizes, activation=None, *, out_activation=None, rng=None, dtype=np.float32) -> Sequential:
-    """Build ``Linear -> activation -> ... -> Linear`` for widths ``sizes = (n_in, h1, ..., n_out)``.
+def mlp(sizes, activation="relu", *, out_activation="identity", slope=0.01, rng=None,
+        dtype=np.float32) -> Sequential:
+    """Dense layers of widths ``sizes = (n_in, h1, ..., n_out)``: ``activation`` after every
+    hidden layer, ``out_activation`` after the last.
 
-    ``activation`` is a zero-argument factory (a class such as ``ReLU``); ``out_activation``
-    optionally follows the last layer.
+    The layers are named by their position in the equivalent unfused chain
+    ``Linear, act, Linear, act, ..., Linear``: ``0``, ``2``, ``4``, ... so the parameter names
+    (``0.W``, ``2.W``, ...) and checkpoints are those of that chain.
+
+    ``activation`` and ``out_activation`` are names (:data:`elbo_edu.nn.ACTIVATION_MODULES`); an
+    activation class with a ``name`` (e.g. ``ReLU``) is accepted too.
     """
-    from .activations import ReLU
-    from .linear import Linear
-
     sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes: expected at least an input and an output width, got {sizes}")
-    activation = ReLU if activation is None else activation
-    layers: list[Module] = []
+    activation = "relu" if activation is None else getattr(activation, "name", activation)
+    out_activation = ("identity" if out_activation is None
+                      else getattr(out_activation, "name", out_activation))
+    layers, pos = {}, 0
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Linear(a, b, rng=rng, dtype=dtype))
-        if i < len(sizes) - 2:
-            layers.append(activation())
-    if out_activation is not None:
-        layers.append(out_activation())
-    return Sequential(*layers)
-
-
-__all__.append("mlp")
+        act = activation if i < len(sizes) - 2 else out_activation
+        layers[str(pos)] = Dense(a, b, act, slope=slope, rng=rng, dtype=dtype)
+        pos += 2
+    return Sequential(layers)
