@@ -150,12 +150,12 @@ class VAE(nn.Module):
             Naming ``name``: not numeric, NaN or inf, not of shape (N, x_dim), or (Bernoulli-type
             likelihoods) values outside [0, 1].
         """
-        if (self.likelihood.targets_in_unit_interval and isinstance(x, np.ndarray)
-                and x.dtype == self.dtype and x.ndim == 2 and x.shape[1] == self.x_dim and x.size
-                and x.flags.c_contiguous):
-            # the training path's check, one pass: NaN and +-inf fail "in [0, 1]"; any failure
+        if (isinstance(x, np.ndarray) and x.dtype == self.dtype and x.ndim == 2
+                and x.shape[1] == self.x_dim and x.size and x.flags.c_contiguous):
+            # the training path's check, one pass (NaN and +-inf fail "in [0, 1]"); any failure
             # falls through to the checks below, which name the problem
-            if K.in_unit_interval(x):
+            if (K.in_unit_interval(x) if self.likelihood.targets_in_unit_interval
+                    else np.isfinite(x).all()):
                 return x
         x = as_float_array(x, name)
         if x.ndim != 2 or x.shape[1] != self.x_dim:

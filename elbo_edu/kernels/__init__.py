@@ -36,8 +36,7 @@ Operations (``(N, K)`` is a batch of rows; all arrays of one call share one floa
 ``kde_log_density(x_eval (M, d), x_data (N, d), bandwidth) -> (M,)``
     Gaussian kernel density estimate (chapter 01).
 """
-from ._backend import BACKENDS, ENV_VAR, backend, get_backend, set_backend
-from .api import (adam_update, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
+from .api import (BACKENDS, ENV_VAR, adam_update, backend, get_backend, set_backend, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
                   continuous_bernoulli_loglik_grad, gaussian_loglik_grad, in_unit_interval,
                   kde_log_density, reparam_kl, reparam_kl_backward, substitute, use_backend,
                   warmup)

@@ -1,5 +1,10 @@
 """The public operations of the seam: check the arguments, then call the active backend object.
 
+The switch lives here too: the backend is read once from the environment variable
+``ELBO_EDU_BACKEND`` (default ``"numba"``) and can be changed at any time with
+:func:`set_backend` / :func:`use_backend`. numba itself is imported only when the numba backend is
+first needed, so ``import elbo_edu`` stays fast.
+
 The checks are cheap (types, dtypes, shapes, contiguity, never a pass over the data) because these
 functions sit on the hot path of every training step. Arrays written in place must already be
 C-contiguous arrays of the right dtype; read-only inputs are made contiguous if needed. Mixed
@@ -8,21 +13,93 @@ dtypes are an error rather than a silent upcast (float32 training must stay floa
 from __future__ import annotations
 
 import contextlib
+import importlib
 import numbers
+import os
 import time
 
 import numpy as np
 
 from .._checks import as_float_array, check_positive_float
-from ._backend import backend, get_backend, set_backend
-from .interface import ACTIVATION_NAMES
+from .interface import ACTIVATION_NAMES, Backend
 
-__all__ = ["bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
+__all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "use_backend", "backend",
+           "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
            "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl",
            "reparam_kl_backward", "adam_update", "in_unit_interval", "kde_log_density",
-           "warmup", "use_backend", "substitute"]
+           "warmup", "substitute"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ----------------------------------------------------------------------------- the switch
+BACKENDS = ("numba", "numpy")
+ENV_VAR = "ELBO_EDU_BACKEND"
+
+_CLASSES = {"numba": (".numba_backend", "NumbaBackend"),
+            "numpy": (".numpy_backend", "NumpyBackend")}
+_state: dict = {"name": None, "object": None}
+_objects: dict = {}
+
+
+def _check_name(name, what: str) -> str:
+    if not isinstance(name, str) or name.strip().lower() not in BACKENDS:
+        raise ValueError(f"{what}: expected one of {BACKENDS}, got {name!r}")
+    return name.strip().lower()
+
+
+def get_backend() -> str:
+    """The name of the active backend, ``"numba"`` or ``"numpy"``."""
+    if _state["name"] is None:
+        _state["name"] = _check_name(os.environ.get(ENV_VAR, "numba"), ENV_VAR)
+    return _state["name"]
+
+
+def set_backend(name: str) -> str:
+    """Select the backend for every later operation; returns the previous one's name.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`BACKENDS`, or numba cannot be imported.
+    """
+    name = _check_name(name, "name")
+    previous = get_backend()
+    _load(name)  # fail now, not at the first operation
+    _state["name"], _state["object"] = name, None
+    return previous
+
+
+def _load(name: str) -> Backend:
+    obj = _objects.get(name)
+    if obj is None:
+        module, cls = _CLASSES[name]
+        try:
+            obj = _objects[name] = getattr(importlib.import_module(module, __package__), cls)()
+        except ImportError as exc:  # pragma: no cover - numba is a hard dependency
+            raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+    return obj
+
+
+def backend(name: str | None = None) -> Backend:
+    """The backend object ``name`` (default: the active one). One object per backend, so an
+    operation substituted on it (:meth:`Backend.substitute`) is seen by every caller."""
+    if name is not None:
+        return _load(_check_name(name, "name"))
+    obj = _state["object"]
+    if obj is None:
+        obj = _state["object"] = _load(get_backend())
+    return obj
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """``with use_backend("numpy"): ...`` runs the block with another backend, then restores."""
+    previous = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -307,16 +384,6 @@ def kde_log_density(x_eval, x_data, bandwidth):
 
 
 # ------------------------------------------------------------------------- utilities
-@contextlib.contextmanager
-def use_backend(name: str):
-    """``with use_backend("numpy"): ...`` runs the block with another backend, then restores."""
-    previous = set_backend(name)
-    try:
-        yield
-    finally:
-        set_backend(previous)
-
-
 def substitute(operation: str, function):
     """``with substitute("bias_act_forward", my_function): ...`` runs the block with
     ``my_function`` in place of one operation of the active backend

@@ -7,11 +7,10 @@ same pieces one at a time.
 """
 from .activations import (ACTIVATION_MODULES, Activation, Identity, LeakyReLU, ReLU, Sigmoid,
                           Softplus, Tanh, sigmoid, softplus)
-from .dense import Dense
+from .dense import Dense, mlp
 from .linear import Linear
 from .losses import SoftmaxCrossEntropy, softmax_cross_entropy
-from .module import Module
-from .sequential import Sequential, mlp
+from .module import Module, Sequential
 
 __all__ = ["Module", "Dense", "Linear", "Activation", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "Softplus", "Identity", "ACTIVATION_MODULES", "Sequential", "mlp",

@@ -5,7 +5,7 @@ r"""The dense layer :math:`y = f(xW + b)`: an affine map and the activation it f
 then the bias and the activation are applied in place by one operation of the backend seam
 (:func:`elbo_edu.kernels.bias_act_forward`), whose NumPy version calls the activation module's own
 ``function`` and whose numba version is the same formulas in one loop. It is what
-:func:`~elbo_edu.nn.mlp` builds; :class:`~elbo_edu.nn.Linear` is ``Dense`` without activation.
+:func:`mlp` (below) builds; :class:`~elbo_edu.nn.Linear` is ``Dense`` without activation.
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import numpy as np
 
 from .. import kernels as K
 from .._checks import check_positive_int
-from .module import Module
+from .module import Module, Sequential
 
-__all__ = ["Dense"]
+__all__ = ["Dense", "mlp"]
 
 
 class Dense(Module):
@@ -51,6 +51,8 @@ class Dense(Module):
     ValueError
         For a bad width, activation name, slope or dtype.
     """
+
+    overwrites_grads = True
 
     def __init__(self, n_in: int, n_out: int, activation: str = "identity", *,
                  slope: float = 0.01, rng: np.random.Generator | None = None, dtype=np.float32):
@@ -111,3 +113,29 @@ class Dense(Module):
     def __repr__(self) -> str:
         act = "" if self.activation == "identity" else f", activation={self.activation!r}"
         return f"Dense({self.n_in}, {self.n_out}{act}, dtype={self.dtype.name})"
+
+
+def mlp(sizes, activation="relu", *, out_activation="identity", slope=0.01, rng=None,
+        dtype=np.float32) -> Sequential:
+    """Dense layers of widths ``sizes = (n_in, h1, ..., n_out)``: ``activation`` after every
+    hidden layer, ``out_activation`` after the last.
+
+    The layers are named by their position in the equivalent unfused chain
+    ``Linear, act, Linear, act, ..., Linear``: ``0``, ``2``, ``4``, ... so the parameter names
+    (``0.W``, ``2.W``, ...) and checkpoints are those of that chain.
+
+    ``activation`` and ``out_activation`` are names (:data:`elbo_edu.nn.ACTIVATION_MODULES`); an
+    activation class with a ``name`` (e.g. ``ReLU``) is accepted too.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"sizes: expected at least an input and an output width, got {sizes}")
+    activation = "relu" if activation is None else getattr(activation, "name", activation)
+    out_activation = ("identity" if out_activation is None
+                      else getattr(out_activation, "name", out_activation))
+    layers, pos = {}, 0
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        act = activation if i < len(sizes) - 2 else out_activation
+        layers[str(pos)] = Dense(a, b, act, slope=slope, rng=rng, dtype=dtype)
+        pos += 2
+    return Sequential(layers)

@@ -1,4 +1,5 @@
-"""The module contract every layer of the package follows (chapter 02, D2.4).
+"""The module contract every layer of the package follows, and the chain of modules
+:class:`Sequential` (chapter 02, D2.4).
 
 A module holds its parameters in ``params`` and their gradients in ``grads`` (two dicts with the
 same keys and array shapes). ``forward(x)`` computes the output and remembers what the backward pass
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Module"]
+__all__ = ["Module", "Sequential"]
 
 
 class Module:
@@ -85,6 +86,10 @@ class Module:
         """Accumulate parameter gradients and return the gradient with respect to the input."""
         raise NotImplementedError
 
+    #: True for modules whose ``backward`` also takes ``overwrite=`` and ``input_grad=``
+    #: (:class:`~elbo_edu.nn.Dense`, :class:`Sequential`; see :meth:`Sequential.backward`)
+    overwrites_grads = False
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
@@ -138,3 +143,64 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class Sequential(Module):
+    """Compose modules: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
+
+    Parameters appear under dotted names, the position of the layer first: ``0.W``, ``0.b``,
+    ``2.W``, ... (a ``Sequential`` stored as ``encoder`` in a model gives ``encoder.0.W``).
+    A dict ``{name: module}`` gives the names explicitly (see :func:`mlp`).
+    """
+
+    overwrites_grads = True
+
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = {str(k): m for k, m in modules[0].items()}
+        else:
+            named = {str(i): m for i, m in enumerate(modules)}
+        dtypes = {m.dtype for m in named.values() if isinstance(m, Module) and m.params}
+        super().__init__(dtypes.pop() if len(dtypes) == 1 else np.float32)
+        if not named:
+            raise ValueError("modules: expected at least one module")
+        for name, m in named.items():
+            self.add_module(name, m)
+        self.layers = list(named.values())
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for m in self.layers:
+            x = m.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True,
+                 overwrite: bool = False) -> np.ndarray | None:
+        """Run the chain backwards.
+
+        ``input_grad=False`` (the input is data) lets a first dense layer skip the gradient with
+        respect to its input; then ``None`` is returned. ``overwrite=True`` replaces the
+        gradients instead of adding to them: modules whose backward takes ``overwrite=`` and
+        ``input_grad=`` (``overwrites_grads``: dense layers, nested chains) write them, any
+        other module is zeroed first and keeps its plain ``backward(dy)``.
+        """
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            m = self.layers[i]
+            kw = {"input_grad": False} if i == 0 and not input_grad else {}
+            if m.overwrites_grads:
+                dy = m.backward(dy, overwrite=overwrite, **kw)
+            else:
+                if overwrite:
+                    m.zero_grad()
+                dy = m.backward(dy)
+        return dy
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  ({k}): {m!r}" for k, m in self._children.items())
+        return f"Sequential(\n{inner}\n)"
