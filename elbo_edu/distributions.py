@@ -242,6 +242,7 @@ def continuous_bernoulli_log_norm(logits) -> np.ndarray:
     a_big = np.where(small, 1, a)            # keeps log(0) out of the branch not taken
     e = np.exp(-a_big)
     closed = np.log(a_big) - np.log(-np.expm1(-a_big)) + np.log1p(e)
+    a = np.where(small, a, 0)                # and overflow out of the series not taken
     t = a * a
     series = np.log(2.0) + t * (1 / 12 + t * (-7 / 1440 + t * (31 / 90720 - t * 127 / 4838400)))
     return np.where(small, series, closed).astype(lg.dtype, copy=False)
@@ -263,6 +264,7 @@ def continuous_bernoulli_log_norm_grad(logits) -> np.ndarray:
     a_big = np.where(small, 1, a)
     e = np.exp(-a_big)
     closed = 1 / a_big - 2 * e / (-np.expm1(-a_big) * (1 + e))
+    a = np.where(small, a, 0)
     t = a * a
     series = a * (1 / 6 + t * (-7 / 360 + t * (31 / 15120 - t * 127 / 604800)))
     return (np.sign(lg) * np.where(small, series, closed)).astype(lg.dtype, copy=False)
