@@ -18,8 +18,8 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function :math:`1/(1+e^{-x})` without overflow for large ``|x|``."""
     x = np.asarray(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    e = np.exp(-np.abs(x))                  # e^{-|x|} <= 1: never overflows
+    return (np.where(x >= 0, 1, e) / (1 + e)).astype(x.dtype, copy=False)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
