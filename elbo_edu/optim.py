@@ -42,9 +42,7 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
     v *= t(b2)
     v += t(1.0 - b2) * (g * g)
     flush_subnormal(v)
-    denom = np.sqrt(v)
-    denom += t(eps_hat)
-    p -= np.divide(t(step) * m, denom, out=denom)
+    p -= t(step) * m / (np.sqrt(v) + t(eps_hat))
 
 
 class Optimizer:
