@@ -6,7 +6,7 @@ A finer, quicker companion of ``bench_train.py``: the step (``loss_and_grads`` +
 CPU time, and their ratio. CPU time is the steadier number on a shared machine with one thread (with
 two threads it also counts BLAS's idle worker spinning). ``--profile`` prints cProfile's top entries
 of the step instead (the matrix products have no entry of their own: they are inside
-``Linear.forward_act`` / ``backward_act``). ``--trace`` prints every block: on a shared machine
+``Dense.forward`` / ``Dense.backward``). ``--trace`` prints every block: on a shared machine
 the blocks fall into a quiet and a contended mode (see the README's Performance section), and
 the Adam column shows which.
 
