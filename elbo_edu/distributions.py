@@ -218,7 +218,8 @@ def bernoulli_log_prob_grad(x, logits, grad_out=None):
 
 
 # ------------------------------------------------------------------- continuous Bernoulli (D7.2)
-#: below this |logit| the log-normaliser and its derivative use their Taylor series
+#: below this absolute value of the logit the log-normaliser and its derivative use their
+#: Taylor series
 CB_TAYLOR_BELOW = 0.1
 
 

@@ -19,8 +19,11 @@ The backward pass (D9.3) runs the chain rule in the opposite order: likelihood g
 respect to the decoder output, decoder backward to get :math:`\partial\mathcal L/\partial z`,
 through the reparameterization (:math:`\partial z/\partial\mu = 1`,
 :math:`\partial z/\partial\log\sigma^2 = \tfrac12\sigma\varepsilon`), plus the KL gradient
-(D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions` or
-:mod:`elbo_edu.nn` with its own gradient check; this file only wires them together.
+(D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions`,
+:mod:`elbo_edu.likelihoods` or :mod:`elbo_edu.nn` with its own gradient check, reached through
+the backend seam (:mod:`elbo_edu.kernels`): with ``ELBO_EDU_BACKEND=numpy`` those readable
+functions run themselves, with the default numba backend their fused twins. The same code path
+serves every likelihood; this file only wires the pieces together.
 """
 from __future__ import annotations
 
