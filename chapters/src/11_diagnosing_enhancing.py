@@ -273,7 +273,7 @@ plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(
 # in this chapter. On the short runs a chapter can afford — for example a 784-256-32 VAE on the
 # embedded MNIST subset with $\beta=4$, 10 epochs, with and without a 5-epoch warm-up — every one
 # of the 32 units stayed active in both runs, so there was no difference to show. Chapter 13
-# (D13.3) measures warm-up against free bits on one model and several seeds.
+# measures warm-up against free bits on one model and several seeds.
 
 # %% [markdown]
 # ## Try this
