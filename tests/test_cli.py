@@ -79,7 +79,7 @@ def test_toy_data_defaults(tmp_path, capsys):
                       "--no-progress", "--out", out], capsys)
     assert code == 0
     cfg = json.loads((out / "config.json").read_text())["model"]
-    assert cfg["likelihood"] == "gaussian-learned" and cfg["z_dim"] == 2 and cfg["x_dim"] == 2
+    assert cfg["likelihood"] == "gaussian" and cfg["obs_var"] == 0.01 and cfg["z_dim"] == 2 and cfg["x_dim"] == 2
     assert {"samples.png", "latent.png", "curves.png"} <= {p.name for p in out.iterdir()}
     assert cli(["evaluate", out, "--k", "3", "--n", "50"], capsys)[0] == 0
     assert cli(["sample", out, "--n", "100"], capsys)[0] == 0
@@ -115,7 +115,7 @@ def test_bad_arguments_one_line(args, needle, capsys):
 def test_missing_data_and_checkpoints_one_line(tmp_path, capsys):
     cases = [
         (["train", "--data", "mnist", "--data-dir", tmp_path / "nowhere", "--no-progress"],
-         "data_dir"),
+         "--data-dir:"),
         (["evaluate", tmp_path / "norun"], "no checkpoint"),
         (["sample", tmp_path / "norun"], "no checkpoint"),
         (["train", "--resume", tmp_path / "norun"], "no checkpoint"),
