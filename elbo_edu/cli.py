@@ -467,12 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------------ messages
 #: API argument names as they appear in messages -> the flag a CLI user knows
 _FLAG_NAMES = [
-    (r"\bpath/data_dir\b", "--data-dir"), (r"\bdata_dir\b", "--data-dir"),
-    (r"\bout_dir\b", "--out"), (r"\bresume_from\b", "--resume"), (r"\bobs_var\b", "--obs-var"),
-    (r"\bkl_warmup_epochs\b", "--kl-warmup"), (r"\bbatch_size\b", "--batch-size"),
-    (r"\blr\b", "--lr"), (r"\bepochs\b(?=[:=])", "--epochs"), (r"\bepochs is\b", "--epochs is"),
-    (r"\bdownload=False\b", "--no-download"),
-    (r"load_dataset\('embedded'\)", "--data embedded"), (r"(?<![-\w])n_test\b", "--n"),
+    (r"path/data_dir", "--data-dir"), (r"data_dir", "--data-dir"), (r"out_dir", "--out"),
+    (r"resume_from", "--resume"), (r"obs_var", "--obs-var"), (r"kl_warmup_epochs", "--kl-warmup"),
+    (r"batch_size", "--batch-size"), (r"lr", "--lr"), (r"epochs(?=[:=]| is)", "--epochs"),
+    (r"download=False", "--no-download"), (r"load_dataset\('embedded'\)", "--data embedded"),
 ]
 
 
@@ -480,9 +478,9 @@ def cli_message(text: str) -> str:
     """A message of the Python API worded for the command line: API argument names become the
     flags (``obs_var=1e-300`` -> ``--obs-var 1e-300``), and it is one line."""
     text = " ".join(str(text).split())
-    for pattern, flag in _FLAG_NAMES:
-        text = re.sub(pattern + r"=(?=\S)", flag + " ", text)
-        text = re.sub(pattern, flag, text)
+    for name, flag in _FLAG_NAMES:
+        text = re.sub(r"(?<![-\w./])" + name + r"=(?=[^\s=])", flag + " ", text)
+        text = re.sub(r"(?<![-\w./])" + name + r"(?![\w./-])", flag, text)
     return text
 
 

@@ -180,7 +180,10 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
             idx = p["perm"][p["step"] * bs:(p["step"] + 1) * bs]
             xb = x_train[idx] if s["binarize"] is None else binarize_dynamic(x_train[idx], rng)
             beta = kl_weight(epoch * steps + p["step"], model.beta, s["kl_warmup_epochs"] * steps)
-            loss, _ = model.loss_and_grads(xb, rng=rng, beta=beta)
+            try:  # the data were checked: an error in here is an overflow inside the model
+                loss, _ = model.loss_and_grads(xb, rng=rng, beta=beta)
+            except (ValueError, FloatingPointError):
+                loss = float("nan")
             if not math.isfinite(loss):
                 raise TrainingDiverged(_diverged(state, f"the loss became {loss} at epoch "
                                                  f"{epoch + 1}, step {p['step'] + 1}", run))
