@@ -178,12 +178,13 @@ def plot_samples_on_data(samples, data, path=None, *, title="Samples over the da
     samples = _points(samples, "samples", exact=True)
     data = _points(data, "data", exact=True)
     fig, ax = new_figure(figsize=(4.8, 4.2))
-    ax.scatter(data[:, 0], data[:, 1], s=_marker_size(len(data)), color="0.6", alpha=0.5,
-               linewidths=0, rasterized=len(data) > 2000, label=f"data ({len(data)})")
-    ax.scatter(samples[:, 0], samples[:, 1], s=_marker_size(len(samples)),
-               color=COLORS["vermillion"], alpha=0.6, linewidths=0,
+    ax.scatter(data[:, 0], data[:, 1], s=_marker_size(len(data)) / 2, color="0.45",
+               alpha=0.5, linewidths=0, rasterized=len(data) > 2000, label=f"data ({len(data)})")
+    ax.scatter(samples[:, 0], samples[:, 1], s=_marker_size(len(samples)) / 4,
+               color=COLORS["vermillion"], alpha=0.5, linewidths=0,
                rasterized=len(samples) > 2000, label=f"samples ({len(samples)})")
-    ax.legend(loc="upper right", frameon=False, markerscale=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False,
+              markerscale=2)
     ax.set_xlabel(axis_labels[0])
     ax.set_ylabel(axis_labels[1])
     ax.set_aspect("equal", adjustable="datalim")
