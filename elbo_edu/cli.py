@@ -288,6 +288,9 @@ def _cmd_sample(args) -> int:
     from . import plots
     from .checkpoint import load_model
 
+    if args.out is not None and Path(args.out).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise CLIError(f"--out: expected a file name ending in .png, .pdf or .svg, "
+                       f"got {args.out!r}")
     model, ck = load_model(args.run)
     run = Path(args.run)
     out = Path(args.out) if args.out else (run if run.is_dir() else run.parent) / "samples.png"

@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def describe_os_error(exc: OSError) -> str:
 
     >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "x.npz"))
     'the disk is full (writing x.npz)'
+    >>> describe_os_error(OSError(errno.ENOENT, "No such file", "/d/.x.png.1234.00ff00ff.tmp"))
+    'no such file or folder (writing /d/x.png)'
     """
     what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
             errno.EACCES: "permission denied", errno.EPERM: "permission denied",
@@ -63,6 +66,10 @@ def describe_os_error(exc: OSError) -> str:
             errno.EISDIR: "a folder is in the way", errno.ENAMETOOLONG: "the name is too long",
             }.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
     where = exc.filename
+    if where:  # name the destination, not the hidden temporary file of an atomic write
+        p = Path(where)
+        m = re.fullmatch(r"\.(.+)\.\d+\.[0-9a-f]+\.tmp", p.name)
+        where = p.with_name(m.group(1)) if m else p
     return f"{what} (writing {where})" if where else what
 
 

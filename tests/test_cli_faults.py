@@ -128,6 +128,11 @@ def test_empty_paths_are_refused(args, flag, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_sample_out_with_an_unknown_format(tiny_run, tmp_path):
+    one_line(elbo("sample", tiny_run, "--out", tmp_path / "x.xyz"), 2, "--out: expected a file "
+             "name ending in .png", absent=("path:",))
+
+
 def test_out_naming_a_file(tmp_path):
     (tmp_path / "f").write_text("x")
     one_line(elbo("train", *TINY, "--epochs", "1", "--out", tmp_path / "f"), 2,

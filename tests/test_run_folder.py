@@ -195,6 +195,9 @@ def test_describe_os_error_has_no_errno_text():
     for code in (errno.ENOSPC, errno.EEXIST, errno.EACCES, errno.EROFS, 12345):
         text = describe_os_error(OSError(code, "Some error", "/x/y"))
         assert "Errno" not in text and "/x/y" in text
+    # the hidden temporary file of an atomic write is reported as its destination
+    text = describe_os_error(OSError(errno.ENOSPC, "x", "/r/.checkpoint.npz.77.0a1b2c3d.tmp"))
+    assert text == "the disk is full (writing /r/checkpoint.npz)"
 
 
 # ----------------------------------------------------- item 10: overflow on the evaluation path
