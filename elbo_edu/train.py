@@ -137,21 +137,35 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
             stack.enter_context(run)  # locked; config and metrics follow the first checkpoint
         signals = stack.enter_context(_StopSignals())
         stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
-        for epoch in range(len(state.history), state.settings["epochs"]):
-            if signals.count:  # a signal during the last epoch's evaluation: stop here
-                raise TrainingInterrupted(f"interrupted after epoch {epoch}",
-                                          _save(state, run, signals), signals.signum)
-            metrics = train_epoch(state, x_train, epoch, signals, run=run, progress=progress)
-            with signals.deferred():  # a second signal waits for the epoch's checkpoint
-                if x_test is not None:
-                    ev = _evaluate_or_stop(state, x_test, epoch, run)
-                    metrics.update(test_loss=ev["loss"], test_recon=ev["recon"],
-                                   test_kl=ev["kl"])
-                state.history.append(metrics)
-                _save(state, run, signals)
-            if log is not None:
-                log(metrics)
+        try:
+            for epoch in range(len(state.history), state.settings["epochs"]):
+                if signals.count:  # a signal during the last epoch's evaluation: stop here
+                    raise TrainingInterrupted(f"interrupted after epoch {epoch}",
+                                              _save(state, run, signals), signals.signum)
+                metrics = train_epoch(state, x_train, epoch, signals, run=run,
+                                      progress=progress)
+                with signals.deferred():  # a second signal waits for the epoch's checkpoint
+                    if x_test is not None:
+                        ev = _evaluate_or_stop(state, x_test, epoch, run)
+                        metrics.update(test_loss=ev["loss"], test_recon=ev["recon"],
+                                       test_kl=ev["kl"])
+                    state.history.append(metrics)
+                    _save(state, run, signals)
+                if log is not None:
+                    log(metrics)
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt:  # a second signal between two epochs' steps
+            raise _stopped_between_epochs(state, run, signals) from None
     return state.history
+
+
+def _stopped_between_epochs(state, run, signals) -> TrainingInterrupted:
+    """A second signal outside a step (between two epochs): the last checkpoint is exact."""
+    path = run.checkpoint_path if run is not None and run.checkpoint_path.is_file() else None
+    where = f"; state saved in {path}" if path else ""
+    return TrainingInterrupted(f"interrupted after epoch {len(state.history)}{where}", path,
+                               signals.signum)
 
 
 def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=None,

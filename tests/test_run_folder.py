@@ -234,3 +234,22 @@ def test_empty_test_set_is_named():
     x_train, _ = data()
     with pytest.raises(ValueError, match="data.x_test: expected at least one row"):
         train(model(), (x_train, x_train[:0]), epochs=1, progress=False)
+
+
+# ------------------------------------------------- item 5: a stop between two epochs' steps
+def test_an_interrupt_between_epochs_is_reported_with_the_checkpoint(tmp_path):
+    from elbo_edu.train import TrainingInterrupted
+
+    full = model()
+    fit(tmp_path / "full", epochs=3, m=full)
+
+    def stop_after_first(metrics):
+        if metrics["epoch"] == 1:
+            raise KeyboardInterrupt  # e.g. Ctrl-C twice while the epoch line is printed
+
+    with pytest.raises(TrainingInterrupted, match="interrupted after epoch 1") as info:
+        fit(tmp_path / "cut", epochs=3, log=stop_after_first)
+    assert info.value.checkpoint == tmp_path / "cut" / "checkpoint.npz"
+    resumed = model(seed=5)
+    fit(tmp_path / "cut", epochs=3, m=resumed, resume_from=tmp_path / "cut")
+    assert all(np.array_equal(full.params[k], resumed.params[k]) for k in full.params)
