@@ -76,3 +76,24 @@ def test_log_joint_is_likelihood_plus_prior(setup, rng):
     ref = gaussian_log_prob(np.broadcast_to(x, (3, 5, 4)), z @ m.W.T + m.b, np.log(m.sigma2)) \
         + std_normal_log_prob(z)
     np.testing.assert_allclose(m.log_joint(x, z), ref, rtol=1e-14)
+
+
+def test_mean_field_floor_falls_with_x_dim():
+    """Chapter 06 "Try this" 2: for LinearGaussian.random the floor of the gap left by the best
+    diagonal q *falls* as x_dim grows (random columns of W become nearly orthogonal).
+
+    The floor is measured as KL(q* || p(z|x)) at the best diagonal q* (posterior mean, variances
+    1/Λ_kk), by the model's KL formula, not by the closed-form floor ½(Σ log Λ_kk − log|Λ|).
+    """
+    def floor(x_dim):
+        out = []
+        for seed in range(10):
+            r = np.random.default_rng(seed)
+            m = LinearGaussian.random(x_dim, 2, r)
+            x = m.sample(1, r)
+            mean, _ = m.posterior(x)
+            out.append(m.kl_to_posterior(x, mean, m.mean_field_logvar()[None])[0])
+        return np.mean(out)
+
+    f2, f100 = floor(2), floor(100)
+    assert f2 > 0.1 and f100 < 0.02 and f2 > 10 * f100      # measured: about 0.19 and 0.006
