@@ -27,7 +27,7 @@ from elbo_edu.density import (
 )
 from elbo_edu.distributions import gaussian_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
-from elbo_edu.models.grid import log_integral, make_grid
+from elbo_edu.estimators.grid import log_integral, make_grid
 from elbo_edu.models.linear_gaussian import LinearGaussian
 
 rng = np.random.default_rng(1)

@@ -23,7 +23,7 @@ import numpy as np
 
 from elbo_edu.data import make_ring, ring_map
 from elbo_edu.estimators import evidence_bounds, naive_log_evidence
-from elbo_edu.models.grid import log_integral, make_grid
+from elbo_edu.estimators.grid import log_integral, make_grid
 from elbo_edu.models.linear_gaussian import LinearGaussian
 from elbo_edu.plots import plot_naive_evidence_error, plot_ring_map
 from elbo_edu.vae import VAE
@@ -40,7 +40,7 @@ rng = np.random.default_rng(3)
 #
 # $$p(x)=\int p(x\mid z)\,p(z)\,dz .$$
 #
-# In two dimensions we can afford to do this integral on a grid (`elbo_edu.models.grid`: sum the
+# In two dimensions we can afford to do this integral on a grid (`elbo_edu.estimators.grid`: sum the
 # joint over a fine lattice and multiply by the cell area). Then the result must be a probability
 # distribution over the $2^5=32$ possible images — its total must be one, which is a strong test
 # because every single image's evidence enters it.
