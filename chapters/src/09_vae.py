@@ -147,11 +147,13 @@ rng_train = np.random.default_rng(0)
 metrics = []
 for epoch in range(1, 9):
     perm = rng_train.permutation(len(digits.x_train))             # a new shuffle every epoch
+    losses = []
     for i in range(0, len(perm), 128):
         xb = binarize_dynamic(digits.x_train[perm[i:i + 128]], rng_train)
-        model.loss_and_grads(xb, rng=rng_train)                   # fills model.grads
+        losses.append(model.loss_and_grads(xb, rng=rng_train)[0])   # fills model.grads
         opt.step()
-    metrics.append({"epoch": epoch, **{f"test_{k}": v for k, v in evaluate(model, x_test_bin).items()}})
+    metrics.append({"epoch": epoch, "train_loss": np.mean(losses),
+                    **{f"test_{k}": v for k, v in evaluate(model, x_test_bin).items()}})
     print(f"epoch {epoch}  test negative ELBO {metrics[-1]['test_loss']:7.2f}  "
           f"(recon {metrics[-1]['test_recon']:6.2f}, KL {metrics[-1]['test_kl']:5.2f})")
 
