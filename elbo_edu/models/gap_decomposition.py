@@ -30,7 +30,8 @@ from ..distributions import gaussian_entropy, gaussian_log_prob
 from ..optim import Adam
 from .grid import Grid, grid_posterior
 
-__all__ = ["grid_kl_gaussian", "grid_kl_gaussian_grad", "best_gaussian_on_grid", "GapDecomposition",
+__all__ = ["grid_kl_gaussian", "grid_kl_gaussian_grad", "best_gaussian_on_grid", "grid_mass",
+           "GapDecomposition",
            "mc_elbo_common", "decompose_gap"]
 
 
@@ -64,17 +65,27 @@ def grid_kl_gaussian_grad(log_post, grid: Grid, m, logvar):
 
 
 def best_gaussian_on_grid(log_post, grid: Grid, m0, logvar0, *, steps: int = 400,
-                          lr: float = 0.05):
+                          lr: float = 0.05, decay: float = 0.998):
     r"""Per-point optimum :math:`q^\star_x` of the diagonal family: Adam on :func:`grid_kl_gaussian`
-    from ``(m0, logvar0)`` (N, 2) (the encoder's q is a good start). Returns ``(m, logvar, kl)``."""
+    from ``(m0, logvar0)`` (N, 2) (the encoder's q is a good start), the step shrinking by
+    ``decay`` each iteration so the iterates settle instead of hovering around the optimum.
+    Returns ``(m, logvar, kl)``. Check :func:`grid_mass` of the result: the quadrature KL means
+    nothing for a q whose mass leaves the grid."""
     steps = check_positive_int(steps, "steps")
     p = {"m": np.array(m0, dtype=np.float64), "logvar": np.array(logvar0, dtype=np.float64)}
     g = {k: np.zeros_like(v) for k, v in p.items()}
     opt = Adam(p, g, lr=lr)
-    for _ in range(steps):
+    for t in range(steps):
         g["m"][...], g["logvar"][...] = grid_kl_gaussian_grad(log_post, grid, p["m"], p["logvar"])
+        opt.lr = lr * decay ** t
         opt.step()
     return p["m"], p["logvar"], grid_kl_gaussian(log_post, grid, p["m"], p["logvar"])
+
+
+def grid_mass(grid: Grid, m, logvar) -> np.ndarray:
+    r""":math:`\int q` over the grid for each row (N,): close to 1 when the grid covers q."""
+    m, logvar = as_float_array(m, "m"), as_float_array(logvar, "logvar")
+    return _q_on_grid(grid, m, logvar)[2].sum(axis=0)
 
 
 def mc_elbo_common(model, x, qs, eps):
@@ -104,6 +115,7 @@ class GapDecomposition(NamedTuple):
     best_mean: np.ndarray           # (N, 2)
     best_logvar: np.ndarray         # (N, 2)
     encoder_kl: np.ndarray          # KL(encoder q || p(z|x)) on the grid
+    grid_mass: np.ndarray           # (2, N): mass of q* and of the encoder's q on the grid
 
 
 def decompose_gap(model, x, grid: Grid, *, n_samples: int = 2000, steps: int = 400,
@@ -127,4 +139,5 @@ def decompose_gap(model, x, grid: Grid, *, n_samples: int = 2000, steps: int = 4
     diff = both[0] - both[1]
     return GapDecomposition(gp.log_evidence, inf_gap, inf_se, approx, diff.mean(0),
                             diff.std(0, ddof=1) / np.sqrt(n_samples), m_star, lv_star,
-                            gp.kl_q_posterior)
+                            gp.kl_q_posterior,
+                            np.stack([grid_mass(grid, m_star, lv_star), gp.q_mass]))
