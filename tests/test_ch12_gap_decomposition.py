@@ -42,7 +42,7 @@ def test_best_gaussian_recovers_a_gaussian_posterior_exactly():
     m, lv, kl = best_gaussian_on_grid(log_post, GRID, np.zeros((1, 2)), np.zeros((1, 2)),
                                       steps=1500, decay=0.999)
     assert np.allclose(m, mean, rtol=0, atol=1e-5) and np.allclose(lv, logvar, rtol=0, atol=1e-5)
-    assert abs(kl[0]) < 1e-9
+    assert abs(kl[0]) < 1e-6          # the floor is quadrature: q keeps ~1e-7 of its mass off the grid
 
 
 def test_best_gaussian_is_closer_than_its_start_and_kl_is_nonnegative(rng):
