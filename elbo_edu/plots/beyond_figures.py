@@ -64,8 +64,9 @@ def plot_rate_distortion(betas, rate, distortion, path=None):
         ax.plot(rr, level - rr, ":", color=COLORS["grey"], lw=0.8)
     ax.plot([], [], ":", color=COLORS["grey"], label="equal ELBO: D + R = const")
     for bi, ri, di in zip(b, r, d):
-        span = np.linspace(max(0.0, ri - 1.5), min(r_hi, ri + 1.5), 2)
-        ax.plot(span, di - bi * (span - ri), "-", color=COLORS["sky"], lw=1)
+        hw = min(1.2, 1.2 / bi)                     # at most 1.2 nats along either axis
+        span = np.linspace(max(0.0, ri - hw), min(r_hi, ri + hw), 2)
+        ax.plot(span, di - bi * (span - ri), "-", color=COLORS["sky"], lw=2)
     ax.plot([], [], "-", color=COLORS["sky"], label=r"slope $-\beta$ through each point")
     ax.plot(r, d, "o-", color=COLORS["vermillion"], label="trained models")
     for bi, ri, di in zip(b, r, d):
