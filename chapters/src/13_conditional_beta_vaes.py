@@ -25,6 +25,8 @@ from elbo_edu.gradcheck import GradCheckReport, numerical_gradient
 from elbo_edu.models.cvae import CVAE, fit_cvae
 from elbo_edu.models.digit_classifier import DigitClassifier
 from elbo_edu.models.free_bits import compare_collapse_remedies, free_bits_loss_and_grads
+from elbo_edu.models.linear_beta_vae import (fit_linear_beta_vae, linear_rate_distortion,
+                                             optimal_rate_distortion)
 from elbo_edu.models.rate_distortion import beta_sweep, chord_slopes, supporting_line_margins
 from elbo_edu.plots import plot_active_units, plot_samples
 from elbo_edu.plots.beyond_figures import plot_rate_distortion
@@ -117,30 +119,55 @@ plot_samples(np.concatenate(rows), shape=(14, 14), nrow=10)
 #
 # Suppose the achievable $(R,D)$ pairs have a convex lower boundary $D(R)$, the frontier. Minimising
 # $D+\beta R$ slides a line of slope $-\beta$ up from below until it touches the frontier, so the
-# optimum is where the frontier's tangent has slope $-\beta$: $dD/dR=-\beta$. Equivalently, and
-# without differentiating a measured curve: **no achievable point lies below the line of slope
-# $-\beta$ through the β-optimal point**, $D_j+\beta R_j\ge D_i+\beta R_i$ for every other model $j$.
-# Only at $\beta=1$ is that line an ELBO line, so only the $\beta=1$ model can be the best ELBO of the
-# sweep.
+# optimum is where the frontier's tangent has slope $-\beta$: $dD/dR=-\beta$. Only at $\beta=1$ is that
+# line an ELBO line.
 #
-# We train the same VAE with five values of β (same initial weights and data order) and measure
-# $(R,D)$ on the training digits whose $D+\beta R$ was minimised. Checks: every model is the minimiser
-# of its own $D+\beta_iR$ among all five (margins $\ge -0.1$ nats, the Monte-Carlo noise level), the
-# chord slope between neighbours lies between their two $-\beta$'s, and rate falls as β rises.
+# **The tangent relation, to high precision.** It needs models that really sit at their optimum,
+# so first a β-VAE where everything is computable: independent Gaussian coordinates
+# $x_j\sim\mathcal N(0,v_j)$, encoder $q(z_j\mid x)=\mathcal N(a_jx_j,s_j^2)$, decoder
+# $p(x_j\mid z)=\mathcal N(w_jz_j,\sigma^2)$. Averaged over the data, $R$ and $D$ are closed-form
+# (`elbo_edu.models.linear_beta_vae`), and so is their optimum: coordinate $j$ gets rate
+# $\tfrac12\log\big(v_j/(\beta\sigma^2)\big)$ if $v_j>\beta\sigma^2$ and **nothing** otherwise — the
+# coordinate collapses, exactly the failure of D13.3 below, here with a reason: its signal is not
+# worth its price. We *train* the model by gradient descent with the hand-written gradient (checked
+# against finite differences), for each β and for $\beta(1\pm10^{-4})$. Checks: the trained
+# $(R,D)$ equals the closed-form optimum; the central-difference slope of the trained frontier equals
+# $-\beta$ to a relative $10^{-6}$; the collapsed coordinates are exactly those with $v_j\le\beta\sigma^2$.
 
 # %%
-betas = [0.25, 0.5, 1.0, 2.0, 4.0]
-sweep = beta_sweep(x_train[:1500], x_train[:1000], betas, z_dim=8, hidden=(64,), epochs=5,
-                   lr=3e-3, seed=0)
+v, s2 = np.array([4.0, 2.5, 1.3, 0.7, 0.35, 0.15]), 0.2
+betas, d = np.array([0.25, 0.5, 1.0, 2.0, 4.0]), 1e-4
+a, log_s2, w = fit_linear_beta_vae(v, s2, np.concatenate([betas, betas * (1 + d), betas * (1 - d)]))
+rate_lin, dist_lin = linear_rate_distortion(v, s2, a, log_s2, w)
+best = np.array([optimal_rate_distortion(v, s2, b) for b in betas])
+slope = (dist_lin[5:10] - dist_lin[10:]) / (rate_lin[5:10] - rate_lin[10:])
+for b, r, dd, sl in zip(betas, rate_lin, dist_lin, slope):
+    print(f"beta = {b:4.2f}: trained R = {r:.6f}, D = {dd:.6f};  slope of the frontier {sl:.8f}")
+assert np.allclose(rate_lin[:5], best[:, 0], rtol=0, atol=1e-6)
+assert np.allclose(dist_lin[:5], best[:, 1], rtol=0, atol=1e-6)
+assert np.all(np.abs(slope / -betas - 1) < 1e-6)
+assert np.array_equal(np.exp(log_s2[:5]) > 1 - 1e-6, v[None, :] <= betas[:, None] * s2)
+
+# %% [markdown]
+# **On digits.** The same sweep with the MNIST VAE: five values of β, same initial weights and data
+# order, $(R,D)$ measured on the training digits whose $D+\beta R$ was minimised. The picture has the
+# shape the theory predicts — rate falls and distortion rises as β grows (checked) — but a few
+# epochs of stochastic training do not put each model *exactly* on its optimum. The supporting-line
+# form of the tangent relation, $D_j+\beta_iR_j\ge D_i+\beta_iR_i$ for every other model $j$, is printed
+# as margins; over seeds 0–2 of this budget the worst margin ranged from +0.23 down to −0.51 nats, so
+# on digits it is an illustration, not a check. The linear model above is where the relation is
+# verified.
+
+# %%
+sweep = beta_sweep(x_train[:2000], x_train[:1000], list(betas), z_dim=8, hidden=(128,), epochs=6,
+                   lr=2e-3, seed=0)
 margins = supporting_line_margins(sweep.betas, sweep.rate, sweep.distortion)
-slopes = chord_slopes(sweep.rate, sweep.distortion)
-for b, r, d in zip(sweep.betas, sweep.rate, sweep.distortion):
-    print(f"beta = {b:4.2f}:  rate {r:6.2f}  distortion {d:6.2f}  -ELBO {r + d:6.2f} nats")
-print("chord slopes between neighbours:", np.round(slopes, 2))
-print("smallest margin of each supporting line (0 = the point itself):", np.round(margins.min(1), 3))
-assert margins.min() > -0.1
-assert np.all(slopes <= -sweep.betas[:-1]) and np.all(slopes >= -sweep.betas[1:])
-assert np.all(np.diff(sweep.rate) < 0)
+for b, r, dd in zip(sweep.betas, sweep.rate, sweep.distortion):
+    print(f"beta = {b:4.2f}:  rate {r:6.2f}  distortion {dd:6.2f}  -ELBO {r + dd:6.2f} nats")
+print("chord slopes between neighbours:", np.round(chord_slopes(sweep.rate, sweep.distortion), 2))
+print("worst margin of each supporting line:",
+      np.round((margins + np.diag(np.full(5, np.inf))).min(1), 3))
+assert np.all(np.diff(sweep.rate) < 0) and np.all(np.diff(sweep.distortion) > 0)
 
 # %%
 plot_rate_distortion(sweep.betas, sweep.rate, sweep.distortion)
@@ -148,8 +175,8 @@ plot_rate_distortion(sweep.betas, sweep.rate, sweep.distortion)
 # %% [markdown]
 # ## D13.3 — Posterior collapse, and two remedies measured
 #
-# At $\beta=4$ the KL is expensive enough that the encoder gives up: the rate above is a fraction
-# of a nat and almost every latent dimension carries nothing (chapter 11, D11.4). Two standard
+# At $\beta=4$ the KL is expensive enough that the encoder gives up: the rate of the digit sweep is
+# a fraction of a nat and almost every latent dimension carries nothing (chapter 11, D11.4). Two standard
 # remedies:
 #
 # * **KL warm-up**: multiply the KL by a weight rising linearly from 0 to β over the first epochs, so
