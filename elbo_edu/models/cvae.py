@@ -70,6 +70,8 @@ class CVAE(nn.Module):
             (self.x_dim + c, *self.hidden, 2 * self.z_dim), nn.ReLU, rng=self.rng, dtype=self.dtype))
         self.decoder = self.add_module("decoder", nn.mlp(
             (self.z_dim + c, *self.hidden[::-1], self.x_dim), nn.ReLU, rng=self.rng, dtype=self.dtype))
+        self.last_recon: float | None = None      # the two terms of the last loss, nats per example
+        self.last_kl: float | None = None
 
     # -- inputs ------------------------------------------------------------------------------
     def _xy(self, x, y):
