@@ -1,15 +1,15 @@
 """Gradient-check rows for chapters 12 and 13, in the format of :mod:`elbo_edu.gradcheck_suite`.
 
 :func:`chapter12_13_cases` returns the cases (``case(rng) -> GradCheckReport``) so they can be
-appended to :data:`elbo_edu.gradcheck_suite.CASES`; :func:`check_chapters_12_13` runs them.
+listed in :data:`elbo_edu.gradcheck_suite.CASES` (``elbo-edu gradcheck`` runs them with the rest).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .gradcheck import DEFAULT_TOL, GradCheckReport, check_function, numerical_gradient
+from .gradcheck import GradCheckReport, check_function, numerical_gradient
 
-__all__ = ["chapter12_13_cases", "check_chapters_12_13"]
+__all__ = ["chapter12_13_cases"]
 
 F64 = np.float64
 
@@ -126,15 +126,3 @@ def chapter12_13_cases() -> list:
     """The cases, in chapter order: IWAE objective, full covariance, planar flow, grid KL (ch. 12);
     conditional VAE, free bits (ch. 13)."""
     return [_iwae_objective, _full_covariance, _planar_flow, _grid_kl, _cvae, _free_bits]
-
-
-def check_chapters_12_13(seed: int = 0, tol: float = DEFAULT_TOL) -> GradCheckReport:
-    """Run :func:`chapter12_13_cases` with one seeded generator and return the combined table."""
-    rng = np.random.default_rng(seed)
-    report = GradCheckReport(tol=tol)
-    for case in chapter12_13_cases():
-        part = case(rng)
-        for row in part.rows:
-            row.passed = row.max_rel_error < tol
-        report.extend(part)
-    return report
