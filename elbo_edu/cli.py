@@ -354,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tol", type=float, default=1e-7,
                    help="pass threshold on the relative error (default 1e-7)")
     g.set_defaults(func=_cmd_gradcheck)
+
+    from .course.cli import add_course_parser
+    add_course_parser(sub)
     return p
 
 
