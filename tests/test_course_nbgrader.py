@@ -6,7 +6,8 @@ collect three submissions, autograde them into nbgrader's sqlite gradebook, read
   notebook zero on every graded cell (with no grading error), and a notebook with one realistic
   mistake the loss of exactly that exercise's points, its feedback naming the mistake.
 
-Two chapters run by default; all eleven run in the slow test (``pytest -m slow``).
+Two chapters run by default -- chapter 05 through the README's own commands (the teacher's path)
+and chapter 04 -- and all eleven in the slow test (``pytest -m slow``).
 Skipped, with the reason, when nbgrader or jupytext is not installed.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ pytest.importorskip("jupytext", reason="jupytext is not installed (pip install -
 from nbgrader.api import Gradebook  # noqa: E402
 
 from elbo_edu.course.build import build_course  # noqa: E402
+from elbo_edu.course.source import read_cells  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "chapters" / "src"
@@ -59,7 +61,7 @@ WRONG = {
     "11": ("ex11_1", "def optimal_gamma(x, x_hat):\n"
                      "    return np.mean(np.sum((x - x_hat) ** 2, axis=1))\n", "summed over the D"),
 }
-DEFAULT = ("04", "07")     # two of the quicker chapters
+README = ROOT / "README.md"
 SOL = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 
@@ -93,15 +95,39 @@ def _solved(release, source):
     return nb
 
 
-def _run_chapter(tmp_path: Path, nn: str) -> None:
+def readme_teacher_commands() -> list[list[str]]:
+    """The commands of the README's "Teaching a course" block, split into words."""
+    text = README.read_text(encoding="utf-8").split("## Teaching a course", 1)[1]
+    block = text.split("```bash", 1)[1].split("```", 1)[0]
+    return [ln.split() for ln in block.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _elbo_edu(cwd: Path, *args: str) -> None:
+    res = subprocess.run([sys.executable, "-c", "import sys; from elbo_edu.cli import main; "
+                          "sys.exit(main())", *args], cwd=cwd, capture_output=True, text=True)
+    assert res.returncode == 0, f"elbo-edu {' '.join(args)} failed:\n{res.stdout}{res.stderr}"
+
+
+def _run_chapter(tmp_path: Path, nn: str, readme: bool = False) -> None:
+    """The round trip for chapter ``nn``; with ``readme`` the README's own commands are run."""
     name = f"ch{nn}"
     course = tmp_path / "course"
-    table = build_course(course, SRC, only=[nn])
+    if readme:
+        cmds = readme_teacher_commands()
+        assert [c[:2] for c in cmds] == [["pip", "install"], ["elbo-edu", "course"], ["cd", "course"],
+                                         ["nbgrader", "generate_assignment"],
+                                         ["nbgrader", "autograde"]], cmds
+        assert cmds[1] == ["elbo-edu", "course", "build", "course/"] and cmds[3][2] == name
+        _elbo_edu(tmp_path, *cmds[1][1:])               # pip install: this environment is it
+        table = {name: [(c.grade, c.points) for c in read_cells(sorted(SRC.glob(f"{nn}_*.py"))[0])
+                        if c.grade]}
+    else:
+        table = build_course(course, SRC, only=[nn])
     exercises = dict(table[name])
     assert len(exercises) >= 3
     source = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
 
-    _nbgrader(course, "generate_assignment", name)
+    _nbgrader(course, *(cmds[3][1:] if readme else ["generate_assignment", name]))
     release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)
     text = nbformat.writes(release)
     for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS"):
@@ -126,7 +152,7 @@ def _run_chapter(tmp_path: Path, nn: str) -> None:
     _submit(course, "good", name, good)
     _submit(course, "blank", name, release)
     _submit(course, "wrong", name, wrong)
-    _nbgrader(course, "autograde", name)
+    _nbgrader(course, *(cmds[4][1:] if readme else ["autograde", name]))
 
     total = sum(exercises.values())
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -148,9 +174,13 @@ def _run_chapter(tmp_path: Path, nn: str) -> None:
     assert phrase in said, f"{name}: the feedback does not say {phrase!r}: {said[-500:]}"
 
 
-@pytest.mark.parametrize("nn", DEFAULT)
-def test_nbgrader_round_trip(tmp_path, nn):
-    _run_chapter(tmp_path, nn)
+def test_readme_teacher_path_ch05(tmp_path):
+    """The README's commands, literally: build, generate ch05, collect, autograde ch05."""
+    _run_chapter(tmp_path, "05", readme=True)
+
+
+def test_nbgrader_round_trip_ch04(tmp_path):
+    _run_chapter(tmp_path, "04")
 
 
 @pytest.mark.slow

@@ -86,7 +86,7 @@ def _diagnose(got, want, what, n):
         if _close(got, c * want, 1e-6, 1e-9):
             return sentence
     d = got - want
-    if d.size and np.all(np.isfinite(d)) and np.ptp(d) < 1e-6 * (1 + np.abs(d).max()) \
+    if d.size > 1 and np.all(np.isfinite(d)) and np.ptp(d) < 1e-6 * (1 + np.abs(d).max()) \
             and abs(d.flat[0]) > 1e-8:
         return (f"{what} is off by the same constant {d.flat[0]:+.6g} everywhere: "
                 f"a normalising term (such as log 2π/2 or log n) is missing or extra.")
