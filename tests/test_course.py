@@ -287,3 +287,21 @@ def test_student_functions_reject_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         with student_functions(**kwargs):
             pass
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_nbgrader_source_notebook_is_byte_stable(source):
+    first = render(nbgrader_notebook(source))
+    assert first == render(nbgrader_notebook(source))
+    assert '"outputs": []' in first and '"execution_count": 1' not in first
+
+
+def test_student_version_has_no_solution_code():
+    pytest.importorskip("nbgrader", reason="nbgrader is not installed")
+    from elbo_edu.course.student import student_notebook
+    src = SOURCES[4]
+    text = render(student_notebook(src))
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "seed=51" not in text and "np.exp(logvar1)" not in text
+    stubs = [c for c in read_cells(src) if c.solution]
+    assert text.count("raise NotImplementedError()") >= len(stubs)

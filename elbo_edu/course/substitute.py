@@ -28,8 +28,12 @@ after an exception), including the backend that was active before. Example (chap
         metrics = train(model, digits, epochs=1, progress=False)
     print(sub.calls)                           # how often each of your functions ran
 
-This is a small registry that patches the functions the NumPy backend module looks up at each
-call (``elbo_edu.kernels.backend_module("numpy")``); the numba backend is never touched.
+How: the student's functions are wrapped into the signatures of the backend operations
+``reparam_kl``, ``reparam_kl_backward`` and ``bernoulli_loglik_grad``. Where the package has the
+backend seam's ``kernels.substitute(operation, function)`` (issue 12), those operations are
+substituted through it; otherwise this module patches the functions the NumPy backend module looks
+up at each call (``kernels.backend_module("numpy")``) and restores them on exit. The numba
+backend is never touched.
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ from collections import Counter
 import numpy as np
 
 from .. import distributions as _D
-from ..kernels import backend_module, set_backend
+from .. import kernels as _K
 
 __all__ = ["student_functions", "Substitution", "SUBSTITUTABLE"]
 
@@ -91,8 +95,8 @@ def _patches(sub: Substitution, impl) -> dict:
     if "kl_and_grad" in f or "reparameterize_backward" in f:
         old_fwd, old_bwd = impl.reparam_kl, impl.reparam_kl_backward
 
-        def reparam_kl(mu, logvar, eps, z_out):
-            z_out, kl = old_fwd(mu, logvar, eps, z_out)
+        def reparam_kl(mu, logvar, eps, out):
+            z_out, kl = old_fwd(mu, logvar, eps, out)
             if "kl_and_grad" in f:
                 kl = np.asarray(sub._call("kl_and_grad", mu, logvar)[0], dtype=mu.dtype)
             return z_out, kl
@@ -140,8 +144,15 @@ def student_functions(**funcs):
         if not callable(fn):
             raise ValueError(f"{name}: expected a function, got {type(fn).__name__}")
     sub = Substitution(dict(funcs))
-    previous = set_backend("numpy")
-    impl = backend_module("numpy")
+    if hasattr(_K, "substitute"):             # the backend seam's own substitution (issue 12)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_K.use_backend("numpy"))
+            for op, fn in _patches(sub, _K.backend()).items():
+                stack.enter_context(_K.substitute(op, fn))
+            yield sub
+        return
+    previous = _K.set_backend("numpy")
+    impl = _K.backend_module("numpy")
     new = _patches(sub, impl)
     saved = {k: getattr(impl, k) for k in new}
     saved_d = _D.bernoulli_log_prob
@@ -156,4 +167,4 @@ def student_functions(**funcs):
         for k, fn in saved.items():
             setattr(impl, k, fn)
         _D.bernoulli_log_prob = saved_d
-        set_backend(previous)
+        _K.set_backend(previous)
