@@ -134,7 +134,7 @@ napoleon_use_ivar = True   # "Attributes" as fields: no duplicates of the autodo
 # -- HTML ----------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"     # Jupyter Book's theme: wide code cells scroll, never clip
 html_title = f"elbo_edu {release}"
-html_static_path = ["_student"]       # the student notebooks, as _static/student/*.ipynb
+html_static_path = ["_student"]       # the student notebooks, served as _static/student/*.ipynb
 html_theme_options = {
     "use_download_button": True,      # .ipynb / source / pdf, plus "student .ipynb" (above)
     "use_fullscreen_button": True,

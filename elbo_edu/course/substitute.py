@@ -4,17 +4,13 @@ Inside ``with student_functions(...)`` the package runs on its **NumPy backend**
 reference) and the operations of a VAE training step that the student wrote in chapter 09 are
 taken from the student's functions instead of the package's:
 
-==================================  ==========================================================
-student function                    replaces, in the NumPy backend (:mod:`elbo_edu.kernels`)
-==================================  ==========================================================
-``kl_and_grad(mu, logvar)``         the KL of ``reparam_kl`` and its gradient in
-  ``-> (kl (N,), dmu, dlogvar)``      ``reparam_kl_backward`` (chapter 05)
-``reparameterize_backward(dz, mu,   the path through :math:`z=\mu+\sigma\varepsilon` in
-  logvar, eps) -> (dmu, dlogvar)``    ``reparam_kl_backward`` (chapter 08)
-``bernoulli_and_grad(x, logits)``   ``bernoulli_loglik_grad`` (training) and
-  ``-> (logp (N,), dlogits)``         :func:`elbo_edu.distributions.bernoulli_log_prob`
-                                      (evaluation) (chapter 07)
-==================================  ==========================================================
+* ``kl_and_grad(mu, logvar) -> (kl, dmu, dlogvar)``, ``kl`` of shape (N,): replaces the KL
+  of ``reparam_kl`` and its gradient in ``reparam_kl_backward`` (chapter 05);
+* ``reparameterize_backward(dz, mu, logvar, eps) -> (dmu, dlogvar)``: replaces the path through
+  :math:`z=\mu+\sigma\varepsilon` in ``reparam_kl_backward`` (chapter 08);
+* ``bernoulli_and_grad(x, logits) -> (logp, dlogits)``, ``logp`` of shape (N,): replaces
+  ``bernoulli_loglik_grad`` (training) and :func:`elbo_edu.distributions.bernoulli_log_prob`
+  (evaluation) (chapter 07).
 
 Any subset may be given; the rest stays the package's. Everything is restored on exit (also
 after an exception), including the backend that was active before. Example (chapter 09)::
