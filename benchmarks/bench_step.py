@@ -6,7 +6,7 @@ A finer, quicker companion of ``bench_train.py``: the step (``loss_and_grads`` +
 CPU time, and their ratio. CPU time is the steadier number on a shared machine with one thread (with
 two threads it also counts BLAS's idle worker spinning). ``--profile`` prints cProfile's top entries
 of the step instead (the matrix products have no entry of their own: they are inside
-``Linear.forward_act`` / ``backward_act``). ``--trace`` prints every block: on a shared machine
+``Dense.forward`` / ``Dense.backward``). ``--trace`` prints every block: on a shared machine
 the blocks fall into a quiet and a contended mode (see the README's Performance section), and
 the Adam column shows which.
 
@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _floor import make_floor_step  # noqa: E402
+from _machine import describe, machine_info  # noqa: E402
 
 from elbo_edu import kernels as K  # noqa: E402
 from elbo_edu.data import load_dataset, load_mnist  # noqa: E402
@@ -111,6 +112,7 @@ def main():
             print(f" {b + 1:5d}  {s:7.2f}  ({statistics.median(adam_ms):.2f})  {f:8.2f}  "
                   f"{s / f:5.3f}", flush=True)
     med = {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in res.items()}
+    print(describe(machine_info()))
     print(f"threads={ARGS.threads} backend={ARGS.backend}  (medians of {ARGS.blocks} blocks of "
           f"{len(xs)} steps, ms per step)")
     for k, (w, c) in med.items():

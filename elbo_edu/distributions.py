@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_float_array, check_probability_targets, check_same_shape
-from ._math import logsumexp, sigmoid, softplus
+from .special import LOG_2PI, logsumexp, sigmoid, softplus
 
 __all__ = [
     "LOG_2PI",
@@ -31,10 +31,12 @@ __all__ = [
     "categorical_log_prob", "categorical_log_prob_grad", "log_softmax", "softmax",
     "kl_normal", "kl_normal_grad",
     "kl_std_normal", "kl_std_normal_grad",
-    "gaussian_entropy",
+    "gaussian_entropy", "standardized_residual",
+    "continuous_bernoulli_log_norm", "continuous_bernoulli_log_norm_grad",
+    "continuous_bernoulli_log_prob", "continuous_bernoulli_log_prob_grad",
+    "continuous_bernoulli_mean",
+    "reparameterize", "reparameterize_grad",
 ]
-
-LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -76,11 +78,41 @@ def _upstream(grad_out, out_shape, dtype):
 
 
 # ------------------------------------------------------------------------ Gaussian (D7.1, D7.3)
+def standardized_residual(x, mean, logvar):
+    r"""The residual in standard deviations, :math:`z = (x-\mu)/\sigma`, and :math:`1/\sigma`.
+
+    Computed as :math:`(x-\mu)\,e^{-\log\sigma^2/2}` so that it stays exact at extreme but finite
+    inputs: ``z = 0`` where ``x == mean`` even when :math:`1/\sigma` overflows to infinity (no
+    :math:`0\cdot\infty`), and a difference ``x - mean`` that overflows is taken in halves.
+    Returns ``(z, inv_std)``, broadcast to the shape of ``x``.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        inv_std = np.exp(-0.5 * logvar)
+        r = x - mean
+        halves = (0.5 * x - 0.5 * mean) * (2 * inv_std)        # only where r overflowed
+        z = np.where(r == 0, 0, np.where(np.isfinite(r), r * inv_std, halves))
+    return z.astype(np.result_type(x, mean, logvar), copy=False), inv_std
+
+
+def _gaussian_sum(x, logvar, z2):
+    """:math:`-\\tfrac12\\sum_d(\\log 2\\pi + \\log\\sigma_d^2 + z_d^2)`, with ``-inf`` (a zero
+    density) where the quadratic part alone is infinite: never :math:`\\infty - \\infty`."""
+    quad = np.sum(z2, axis=-1)
+    lin = np.sum(np.broadcast_to(logvar, x.shape), axis=-1)
+    with np.errstate(invalid="ignore"):
+        out = -0.5 * (x.shape[-1] * LOG_2PI + lin + quad)
+    return np.where(np.isposinf(quad), -np.inf, out).astype(out.dtype, copy=False)
+
+
 def gaussian_log_prob(x, mean, logvar) -> np.ndarray:
     r"""Log-density of a diagonal Gaussian, summed over the last axis (chapter 07, D7.1).
 
     .. math:: \log\mathcal N(x;\mu,\sigma^2) = -\tfrac12\sum_d\Big[\log 2\pi + \log\sigma_d^2
               + \frac{(x_d-\mu_d)^2}{\sigma_d^2}\Big]
+
+    The quadratic term is :math:`z^2` with :math:`z` from :func:`standardized_residual`, so the
+    result is never NaN for finite inputs (``x == mean`` with ``logvar = -1e4`` gives the large
+    finite value, not :math:`0\cdot\infty`).
 
     Parameters
     ----------
@@ -93,15 +125,18 @@ def gaussian_log_prob(x, mean, logvar) -> np.ndarray:
     """
     x = _data(x)
     mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
-    r2 = (x - mean) ** 2 * np.exp(-logvar)
-    return -0.5 * np.sum(LOG_2PI + logvar + r2, axis=-1)
+    z, _ = standardized_residual(x, mean, logvar)
+    with np.errstate(over="ignore"):
+        return _gaussian_sum(x, logvar, z * z)
 
 
 def gaussian_log_prob_grad(x, mean, logvar, grad_out=None):
     r"""Gradients of :func:`gaussian_log_prob` with respect to ``x``, ``mean`` and ``logvar``.
 
-    .. math:: \partial_x = -\frac{x-\mu}{\sigma^2},\quad \partial_\mu = \frac{x-\mu}{\sigma^2},
-              \quad \partial_{\log\sigma^2} = \tfrac12\Big(\frac{(x-\mu)^2}{\sigma^2} - 1\Big)
+    .. math:: \partial_x = -\frac{x-\mu}{\sigma^2},\quad \partial_\mu = \frac{x-\mu}{\sigma^2}
+              = \frac{z}{\sigma},\quad \partial_{\log\sigma^2} = \tfrac12\big(z^2 - 1\big)
+
+    (``z`` = 0 gives a zero mean gradient even where :math:`1/\sigma` is infinite.)
 
     Returns
     -------
@@ -110,9 +145,10 @@ def gaussian_log_prob_grad(x, mean, logvar, grad_out=None):
     x = _data(x)
     mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
     g = _upstream(grad_out, x.shape[:-1], x.dtype)
-    inv_var = np.exp(-logvar)
-    dmean = g * (x - mean) * inv_var
-    dlogvar = g * 0.5 * ((x - mean) ** 2 * inv_var - 1.0)
+    z, inv_std = standardized_residual(x, mean, logvar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dmean = g * np.where(z == 0, 0, z * inv_std).astype(z.dtype, copy=False)
+        dlogvar = g * (0.5 * (z * z - 1))
     return -dmean, _unbroadcast(dmean, mean.shape), _unbroadcast(dlogvar, logvar.shape)
 
 
@@ -179,6 +215,139 @@ def bernoulli_log_prob_grad(x, logits, grad_out=None):
     logits = _param_like(logits, "logits", x)
     g = _upstream(grad_out, x.shape[:-1], x.dtype)
     return (_unbroadcast(g * (x - sigmoid(logits)), logits.shape),)
+
+
+# ------------------------------------------------------------------- continuous Bernoulli (D7.2)
+#: below this absolute value of the logit the log-normaliser and its derivative use their
+#: Taylor series
+CB_TAYLOR_BELOW = 0.1
+
+
+def continuous_bernoulli_log_norm(logits) -> np.ndarray:
+    r"""Log-normaliser :math:`\log C(\lambda)` of the continuous Bernoulli, from the logit
+    :math:`\ell` of :math:`\lambda = \sigma(\ell)`, element-wise (Loaiza-Ganem & Cunningham,
+    *The continuous Bernoulli: fixing a pervasive error in variational autoencoders*).
+
+    .. math:: C(\lambda) = \frac{2\,\operatorname{artanh}(1-2\lambda)}{1-2\lambda}
+              = \frac{\ell}{\tanh(\ell/2)},\qquad
+              \log C = \log|\ell| - \log(1-e^{-|\ell|}) + \log(1+e^{-|\ell|})
+
+    (with :math:`1-2\lambda = -\tanh(\ell/2)` and :math:`\operatorname{artanh}(1-2\lambda) =
+    -\ell/2`). The closed form is 0/0 at :math:`\ell = 0` (:math:`\lambda = 1/2`), so for
+    :math:`|\ell| <` :data:`CB_TAYLOR_BELOW` the Taylor series is used:
+    :math:`\log C = \log 2 + \ell^2/12 - 7\ell^4/1440 + 31\ell^6/90720 - 127\ell^8/4838400`.
+    """
+    lg = as_float_array(logits, "logits")
+    a = np.abs(lg)
+    small = a < CB_TAYLOR_BELOW
+    a_big = np.where(small, 1, a)            # keeps log(0) out of the branch not taken
+    e = np.exp(-a_big)
+    closed = np.log(a_big) - np.log(-np.expm1(-a_big)) + np.log1p(e)
+    a = np.where(small, a, 0)                # and overflow out of the series not taken
+    t = a * a
+    series = np.log(2.0) + t * (1 / 12 + t * (-7 / 1440 + t * (31 / 90720 - t * 127 / 4838400)))
+    return np.where(small, series, closed).astype(lg.dtype, copy=False)
+
+
+def continuous_bernoulli_log_norm_grad(logits) -> np.ndarray:
+    r"""Derivative of :func:`continuous_bernoulli_log_norm`, element-wise:
+
+    .. math:: \frac{d\log C}{d\ell} = \frac1\ell - \frac1{\sinh\ell}
+              \approx \frac\ell6 - \frac{7\ell^3}{360} + \frac{31\ell^5}{15120}
+              - \frac{127\ell^7}{604800}\ (|\ell| < \texttt{CB\_TAYLOR\_BELOW})
+
+    (the closed form cancels catastrophically near 0; :math:`1/\sinh|\ell| =
+    2e^{-|\ell|}/((1-e^{-|\ell|})(1+e^{-|\ell|}))` never overflows).
+    """
+    lg = as_float_array(logits, "logits")
+    a = np.abs(lg)
+    small = a < CB_TAYLOR_BELOW
+    a_big = np.where(small, 1, a)
+    e = np.exp(-a_big)
+    closed = 1 / a_big - 2 * e / (-np.expm1(-a_big) * (1 + e))
+    a = np.where(small, a, 0)
+    t = a * a
+    series = a * (1 / 6 + t * (-7 / 360 + t * (31 / 15120 - t * 127 / 604800)))
+    return (np.sign(lg) * np.where(small, series, closed)).astype(lg.dtype, copy=False)
+
+
+def continuous_bernoulli_log_prob(x, logits) -> np.ndarray:
+    r"""Continuous-Bernoulli log-density of ``x`` in [0, 1], summed over the last axis
+    (chapter 07, D7.2, the normalised version of the Bernoulli "likelihood" of grey levels).
+
+    .. math:: \log p(x\mid\ell) = \sum_d x_d\ell_d - \operatorname{softplus}(\ell_d)
+              + \log C(\ell_d)
+
+    i.e. :func:`bernoulli_log_prob` plus the log-normaliser
+    (:func:`continuous_bernoulli_log_norm`); it integrates to 1 over :math:`[0, 1]^D`.
+    """
+    x = _data(x)
+    logits = _param_like(logits, "logits", x)
+    return bernoulli_log_prob(x, logits) + np.sum(
+        np.broadcast_to(continuous_bernoulli_log_norm(logits), x.shape), axis=-1)
+
+
+def continuous_bernoulli_log_prob_grad(x, logits, grad_out=None):
+    r"""Gradient of :func:`continuous_bernoulli_log_prob` with respect to the logits:
+    :math:`x - \sigma(\ell) + \frac{d\log C}{d\ell} = x - \mathbb E[x\mid\ell]`.
+
+    Returns
+    -------
+    (dlogits,)
+    """
+    x = _data(x)
+    logits = _param_like(logits, "logits", x)
+    g = _upstream(grad_out, x.shape[:-1], x.dtype)
+    (dbern,) = bernoulli_log_prob_grad(x, logits, grad_out=grad_out)
+    dnorm = g * continuous_bernoulli_log_norm_grad(logits)
+    return (dbern + _unbroadcast(dnorm, logits.shape),)
+
+
+def continuous_bernoulli_mean(logits) -> np.ndarray:
+    r"""Mean of the continuous Bernoulli, element-wise: :math:`\mathbb E[x] = \sigma(\ell) -
+    \frac{d\log C}{d\ell} = \frac{1}{1-e^{-\ell}} - \frac1\ell` (1/2 at :math:`\ell = 0`)."""
+    lg = as_float_array(logits, "logits")
+    return (sigmoid(lg) - continuous_bernoulli_log_norm_grad(lg)).astype(lg.dtype, copy=False)
+
+
+# ------------------------------------------------ reparameterization (chapter 08, D8.1)
+def reparameterize(mu, logvar, eps) -> np.ndarray:
+    r""":math:`z = \mu + e^{\frac12\log\sigma^2}\odot\varepsilon` (chapter 08, D8.1): a draw of
+    :math:`\mathcal N(\mu, \operatorname{diag}\sigma^2)` written as a differentiable function of
+    the parameters and of standard-normal noise :math:`\varepsilon`.
+
+    ``mu``, ``logvar``, ``eps``: arrays of one shape ``(..., Z)``; returns ``z`` of that shape.
+    """
+    mu, logvar, eps = _reparam_args(mu, logvar, eps)
+    return mu + np.exp(0.5 * logvar) * eps
+
+
+def reparameterize_grad(mu, logvar, eps, grad_out):
+    r"""Vector–Jacobian products of :func:`reparameterize` (chapter 08, D8.1).
+
+    .. math:: \frac{\partial z}{\partial\mu} = 1,\qquad
+              \frac{\partial z}{\partial\log\sigma^2} = \tfrac12\sigma\varepsilon,\qquad
+              \frac{\partial z}{\partial\varepsilon} = \sigma
+
+    Returns
+    -------
+    (dmu, dlogvar, deps) : arrays shaped like ``grad_out``
+    """
+    mu, logvar, eps = _reparam_args(mu, logvar, eps)
+    g = as_float_array(grad_out, "grad_out")
+    if g.shape != mu.shape:
+        raise ValueError(f"grad_out: expected shape {mu.shape} (the shape of z), got {g.shape}")
+    sigma = np.exp(0.5 * logvar)
+    return g, g * (0.5 * sigma * eps), g * sigma
+
+
+def _reparam_args(mu, logvar, eps):
+    mu, logvar, eps = (as_float_array(a, n) for a, n in
+                       ((mu, "mu"), (logvar, "logvar"), (eps, "eps")))
+    for name, a in (("logvar", logvar), ("eps", eps)):
+        if a.shape != mu.shape:
+            raise ValueError(f"{name}: expected shape {mu.shape} (the shape of mu), got {a.shape}")
+    return mu, logvar, eps
 
 
 # ---------------------------------------------------------------------------- categorical (D2.1)
@@ -251,20 +420,29 @@ def _kl_args(mu1, logvar1, mu2, logvar2):
     return mu1, logvar1, mu2, logvar2
 
 
+def _expm1_minus(d):
+    r""":math:`e^d - 1 - d` (>= 0), exactly 0 at ``d = 0``; ``+inf`` where ``d`` overflowed to
+    ``+inf`` (never :math:`\infty - \infty`)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isposinf(d), np.inf, np.expm1(d) - d).astype(d.dtype, copy=False)
+
+
 def kl_normal(mu1, logvar1, mu2, logvar2) -> np.ndarray:
     r"""KL(N(μ1, σ1²) ‖ N(μ2, σ2²)) element-wise (chapter 05, D5.3).
 
     .. math:: \mathrm{KL} = \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2+(\mu_1-\mu_2)^2}
               {2\sigma_2^2} - \frac12
-              = \tfrac12\big[e^{\delta} - 1 - \delta + (\mu_1-\mu_2)^2e^{-\log\sigma_2^2}\big],
-              \quad \delta = \log\sigma_1^2 - \log\sigma_2^2
+              = \tfrac12\big[e^{\delta} - 1 - \delta + z^2\big],
+              \quad \delta = \log\sigma_1^2 - \log\sigma_2^2,\quad z = (\mu_1-\mu_2)/\sigma_2
 
     The second form (computed with ``expm1``) is exactly 0 when the two Gaussians are equal and
-    keeps full relative precision for nearby ones. All four arrays must have one shape.
+    keeps full relative precision for nearby ones; both terms are >= 0 and :math:`z` comes from
+    :func:`standardized_residual`, so no input gives NaN. All four arrays must have one shape.
     """
     mu1, logvar1, mu2, logvar2 = _kl_args(mu1, logvar1, mu2, logvar2)
-    d = logvar1 - logvar2
-    return 0.5 * (np.expm1(d) - d + (mu1 - mu2) ** 2 * np.exp(-logvar2))
+    z, _ = standardized_residual(mu1, mu2, logvar2)
+    with np.errstate(over="ignore"):
+        return 0.5 * (_expm1_minus(logvar1 - logvar2) + z * z)
 
 
 def kl_normal_grad(mu1, logvar1, mu2, logvar2, grad_out=None):
@@ -283,11 +461,12 @@ def kl_normal_grad(mu1, logvar1, mu2, logvar2, grad_out=None):
     g = 1.0 if grad_out is None else as_float_array(grad_out, "grad_out")
     if grad_out is not None:
         check_same_shape(mu1=mu1, grad_out=g)
-    inv_var2 = np.exp(-logvar2)
-    dmu1 = g * (mu1 - mu2) * inv_var2
-    ratio_m1 = np.expm1(logvar1 - logvar2)
-    dlv1 = g * 0.5 * ratio_m1
-    dlv2 = g * 0.5 * (-ratio_m1 - (mu1 - mu2) ** 2 * inv_var2)
+    z, inv_std2 = standardized_residual(mu1, mu2, logvar2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dmu1 = g * np.where(z == 0, 0, z * inv_std2)
+        ratio_m1 = np.expm1(logvar1 - logvar2)
+        dlv1 = g * 0.5 * ratio_m1
+        dlv2 = g * 0.5 * (-ratio_m1 - z * z)
     return dmu1, dlv1, -dmu1, dlv2
 
 

@@ -185,7 +185,7 @@ def check_module(module, x, *, dy=None, rng: np.random.Generator | None = None, 
     analytic = {k: g.copy() for k, g in module.grads.items()}
     for k, p in module.params.items():
         report.add(f"{prefix} d{k}", analytic[k], numerical_gradient(f, p, h, order))
-    module._cache = None
+    module.clear_cache()
     if verbose:
         print(report)
     return report

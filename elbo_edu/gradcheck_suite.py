@@ -27,7 +27,8 @@ def _modules(rng: np.random.Generator) -> GradCheckReport:
         "Linear": nn.Linear(4, 3, rng=rng, dtype=F64),
         "ReLU": nn.ReLU(), "LeakyReLU": nn.LeakyReLU(0.1), "Tanh": nn.Tanh(),
         "Sigmoid": nn.Sigmoid(), "Softplus": nn.Softplus(), "Identity": nn.Identity(),
-        "Sequential": nn.mlp((4, 6, 3), nn.Tanh, rng=rng, dtype=F64),
+        "Dense(tanh)": nn.Dense(4, 3, "tanh", rng=rng, dtype=F64),
+        "Sequential": nn.mlp((4, 6, 3), "tanh", rng=rng, dtype=F64),
     }
     for name, m in layers.items():
         report.extend(check_module(m, x, rng=rng, name=name, verbose=False))
@@ -46,6 +47,13 @@ def _densities(rng: np.random.Generator) -> GradCheckReport:
                                  D.bernoulli_log_prob_grad,
                                  dict(x=rng.uniform(size=(n, d)), logits=2 * mean), wrt=["logits"],
                                  rng=rng))
+    # logits near 0 too: the log-normaliser's Taylor branch (|logit| < 0.1)
+    cb_logits = np.concatenate([2 * mean[:2], 0.05 * mean[2:]])
+    report.extend(check_function("continuous_bernoulli_log_prob",
+                                 D.continuous_bernoulli_log_prob,
+                                 D.continuous_bernoulli_log_prob_grad,
+                                 dict(x=rng.uniform(size=(n, d)), logits=cb_logits),
+                                 wrt=["logits"], rng=rng))
     report.extend(check_function("categorical_log_prob", D.categorical_log_prob,
                                  D.categorical_log_prob_grad,
                                  dict(y=rng.integers(0, d, size=n), logits=2 * mean), rng=rng))
@@ -100,7 +108,8 @@ def _worst_row(report: GradCheckReport, name: str) -> GradCheckRow:
 
 
 def _vae(rng: np.random.Generator) -> GradCheckReport:
-    from .vae import VAE, reparameterize, reparameterize_grad
+    from .distributions import reparameterize, reparameterize_grad
+    from .vae import VAE
 
     report = GradCheckReport()
     mu, logvar, eps = (rng.standard_normal((4, 3)) for _ in range(3))
@@ -111,6 +120,7 @@ def _vae(rng: np.random.Generator) -> GradCheckReport:
     # tanh, not ReLU: a ReLU input within h of its kink makes the difference quotient meaningless
     # for some seeds; ReLU's own backward is checked alone above.
     for lik, learned_var, beta in (("bernoulli", "scalar", 1.0), ("bernoulli", "scalar", 0.25),
+                                   ("continuous-bernoulli", "scalar", 1.0),
                                    ("gaussian", "scalar", 2.0),
                                    ("gaussian-learned", "scalar", 1.0),
                                    ("gaussian-learned", "pixel", 0.5)):

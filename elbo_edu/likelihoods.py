@@ -1,12 +1,17 @@
-r"""The decoder's observation models p(x | z), each with the gradient backpropagation needs
+r"""The decoder's observation models p(x | z), each owning its log-likelihood and gradient
 (chapter 07, D7.1, D7.2 and D7.5; the learned variance is chapter 11, D11.2).
 
 A likelihood turns the decoder output ``out`` (shape ``(..., D)``) into a log-density of the data,
-summed over the ``D`` data dimensions. Three models are provided:
+summed over the ``D`` data dimensions. Four models are provided:
 
 ``"bernoulli"``
     ``out`` are logits :math:`\ell`; :math:`\log p(x|z) = \sum_d x_d\ell_d - \operatorname{softplus}
-    (\ell_d)`, i.e. minus the binary cross-entropy. Targets may be grey levels in [0, 1].
+    (\ell_d)`, i.e. minus the binary cross-entropy. Targets may be grey levels in [0, 1] (then it
+    is not a normalised density of them).
+``"continuous-bernoulli"``
+    the same plus the log-normaliser :math:`\log C(\ell)` that makes it a density on [0, 1]
+    (Loaiza-Ganem & Cunningham, *The continuous Bernoulli: fixing a pervasive error in variational
+    autoencoders*).
 ``"gaussian"``
     ``out`` is the mean :math:`\hat x`; the variance is a fixed number :math:`c` (``obs_var``):
     :math:`\log p(x|z) = -\frac{1}{2c}\lVert x-\hat x\rVert^2 - \frac D2\log(2\pi c)`.
@@ -17,21 +22,24 @@ summed over the ``D`` data dimensions. Three models are provided:
     as above, but :math:`\log c = \log\gamma` is a trainable parameter: one scalar shared by every
     pixel (as in Dai & Wipf, *Diagnosing and Enhancing VAE Models*) or one per pixel.
 
-The densities themselves are those of :mod:`elbo_edu.distributions` (one source of truth); this
-module only fixes which argument plays which role and exposes the two gradients the VAE needs,
-with respect to the decoder output and to the log-variance.
+Each model computes through one operation of the backend seam (:mod:`elbo_edu.kernels`), whose
+NumPy version is the function of :mod:`elbo_edu.distributions` and whose numba version is its
+fused twin: training (:meth:`Likelihood.loglik_and_grad`), evaluation, IWAE and grid quadrature
+(:meth:`Likelihood.log_prob`) all run the same code.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import distributions as D
-from ._checks import check_positive_float
-from ._math import sigmoid
+from . import kernels as K
+from ._checks import as_float_array, check_positive_float
+from .distributions import continuous_bernoulli_mean
+from .special import sigmoid
 
-__all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "Gaussian", "make_likelihood"]
+__all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "ContinuousBernoulli", "Gaussian",
+           "make_likelihood"]
 
-LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
+LIKELIHOODS = ("bernoulli", "continuous-bernoulli", "gaussian", "gaussian-learned")
 
 
 class Likelihood:
@@ -43,22 +51,55 @@ class Likelihood:
         One of :data:`LIKELIHOODS`.
     targets_in_unit_interval : bool
         Whether the data must lie in [0, 1] (checked by the VAE).
+    learned : bool
+        Whether the model has a trainable log-variance (passed as ``logvar`` to the methods).
     """
 
     name = ""
     targets_in_unit_interval = False
+    learned = False
 
-    def log_prob(self, x: np.ndarray, out: np.ndarray, log_var=None) -> np.ndarray:
-        """``log p(x | out)`` summed over the last axis: ``(..., D) -> (...)``."""
-        raise NotImplementedError  # pragma: no cover - abstract
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
+        """``log p(x | out)`` per row and ``scale`` times its gradients, in one pass.
 
-    def log_prob_grad(self, x, out, log_var=None, grad_out=None):
-        """Vector–Jacobian products ``(d_out, d_log_var)`` of :meth:`log_prob`.
+        Parameters
+        ----------
+        x, out : float arrays (N, D) of one dtype, C-contiguous
+        logvar : array () or (D,), the learned log-variance (only when :attr:`learned`)
+        scale : float
+            The upstream factor (``-1/N`` for the batch-mean negative ELBO).
+        grad_out : array (N, D), optional
+            Receives the gradient with respect to ``out``; may be ``out`` itself.
 
-        ``grad_out`` has shape ``(...)`` (one weight per row); ``d_log_var`` is ``None`` when the
-        variance is not a parameter.
+        Returns
+        -------
+        logp : (N,)
+        dout : (N, D)
+        dlogvar : array shaped like ``logvar`` (summed over the rows), or None
         """
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def log_prob(self, x, out, logvar=None) -> np.ndarray:
+        """``log p(x | out)`` summed over the last axis: ``x`` (N, D) or broadcasting to ``out``
+        (..., N, D) -> (..., N). The same operation as training, its gradient discarded."""
+        out = as_float_array(out, "out", ndim_min=1)
+        x = as_float_array(x, "x", ndim_min=1)
+        dt = np.result_type(x.dtype, out.dtype, np.float32)
+        try:
+            x = np.broadcast_to(x, out.shape)
+        except ValueError:
+            raise ValueError(f"x: expected a shape that broadcasts to out's {out.shape}, "
+                             f"got {x.shape}") from None
+        if self.targets_in_unit_interval and not K.in_unit_interval(np.asarray(x)):
+            raise ValueError("x: expected values in [0, 1]")
+        d = out.shape[-1]
+        x2 = np.ascontiguousarray(x.reshape(-1, d), dtype=dt)
+        out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
+        if logvar is not None:
+            logvar = np.asarray(logvar, dtype=dt)
+        logp, _, _ = self.loglik_and_grad(x2, out2, logvar, scale=0.0,
+                                          grad_out=np.empty_like(out2))
+        return logp.reshape(out.shape[:-1])
 
     def mean(self, out: np.ndarray) -> np.ndarray:
         """The expected data point E[x | z] given the decoder output (same shape)."""
@@ -66,7 +107,9 @@ class Likelihood:
 
 
 class Bernoulli(Likelihood):
-    r"""Independent Bernoulli pixels parameterised by logits (chapter 07, D7.2).
+    r"""Independent Bernoulli pixels parameterised by logits (chapter 07, D7.2):
+    :func:`elbo_edu.distributions.bernoulli_log_prob` through
+    :func:`elbo_edu.kernels.bernoulli_loglik_grad`.
 
     .. math:: \log p(x\mid\ell) = \sum_d x_d\ell_d - \operatorname{softplus}(\ell_d),\qquad
               \frac{\partial}{\partial\ell_d} = x_d - \sigma(\ell_d)
@@ -75,12 +118,9 @@ class Bernoulli(Likelihood):
     name = "bernoulli"
     targets_in_unit_interval = True
 
-    def log_prob(self, x, out, log_var=None):
-        return D.bernoulli_log_prob(x, out)
-
-    def log_prob_grad(self, x, out, log_var=None, grad_out=None):
-        (dlogits,) = D.bernoulli_log_prob_grad(x, out, grad_out=grad_out)
-        return dlogits, None
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
+        logp, dout = K.bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+        return logp, dout, None
 
     def mean(self, out):
         return sigmoid(out)
@@ -89,8 +129,33 @@ class Bernoulli(Likelihood):
         return "Bernoulli()"
 
 
+class ContinuousBernoulli(Likelihood):
+    r"""The continuous Bernoulli on [0, 1] per pixel, parameterised by logits (chapter 07):
+    :func:`elbo_edu.distributions.continuous_bernoulli_log_prob` through
+    :func:`elbo_edu.kernels.continuous_bernoulli_loglik_grad`.
+
+    .. math:: \log p(x\mid\ell) = \sum_d x_d\ell_d - \operatorname{softplus}(\ell_d)
+              + \log C(\ell_d),\qquad C(\ell) = \frac{\ell}{\tanh(\ell/2)}
+    """
+
+    name = "continuous-bernoulli"
+    targets_in_unit_interval = True
+
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
+        logp, dout = K.continuous_bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+        return logp, dout, None
+
+    def mean(self, out):
+        return continuous_bernoulli_mean(out)
+
+    def __repr__(self):
+        return "ContinuousBernoulli()"
+
+
 class Gaussian(Likelihood):
-    r"""Diagonal Gaussian around the decoder output (chapter 07, D7.1 and D7.5).
+    r"""Diagonal Gaussian around the decoder output (chapter 07, D7.1 and D7.5):
+    :func:`elbo_edu.distributions.gaussian_log_prob` through
+    :func:`elbo_edu.kernels.gaussian_loglik_grad`.
 
     .. math:: \log p(x\mid\hat x) = -\frac12\sum_d\Big[\log 2\pi + \log c_d
               + \frac{(x_d-\hat x_d)^2}{c_d}\Big],\qquad
@@ -100,10 +165,10 @@ class Gaussian(Likelihood):
     Parameters
     ----------
     obs_var : float, optional
-        The fixed variance :math:`c` (used when ``log_var`` is not passed to the methods).
+        The fixed variance :math:`c` (used when the variance is not learned).
     learned : bool
-        If True the caller passes the trainable ``log_var`` (shape ``()`` or ``(D,)``) to every
-        method and receives its gradient from :meth:`log_prob_grad`.
+        If True the caller passes the trainable ``logvar`` (shape ``()`` or ``(D,)``) to every
+        method and receives its gradient from :meth:`loglik_and_grad`.
     """
 
     def __init__(self, obs_var: float = 1.0, *, learned: bool = False):
@@ -111,32 +176,33 @@ class Gaussian(Likelihood):
         self.learned = bool(learned)
         self.name = "gaussian-learned" if self.learned else "gaussian"
 
-    def _log_var(self, log_var, dtype):
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
         if self.learned:
-            if log_var is None:
-                raise ValueError("log_var: expected the learned log-variance, got None")
-            return log_var
-        return np.asarray(np.log(self.obs_var), dtype=dtype)
-
-    def log_prob(self, x, out, log_var=None):
-        return D.gaussian_log_prob(x, out, self._log_var(log_var, np.asarray(out).dtype))
-
-    def log_prob_grad(self, x, out, log_var=None, grad_out=None):
-        lv = self._log_var(log_var, np.asarray(out).dtype)
-        _, dmean, dlog_var = D.gaussian_log_prob_grad(x, out, lv, grad_out=grad_out)
-        return dmean, (dlog_var if self.learned else None)
+            if logvar is None:
+                raise ValueError("logvar: expected the learned log-variance, got None")
+            lv = np.asarray(logvar)
+        else:
+            lv = np.asarray(np.log(self.obs_var))
+        shape = lv.shape
+        lv = np.broadcast_to(lv.astype(x.dtype, copy=False), (x.shape[-1],))
+        logp, dout, dlv = K.gaussian_loglik_grad(x, out, lv, scale=scale, out=grad_out)
+        if not self.learned:
+            return logp, dout, None
+        return logp, dout, (dlv.sum() if shape == () else dlv).reshape(shape)
 
     def mean(self, out):
         return np.asarray(out)
 
     def __repr__(self):
-        return f"Gaussian(learned=True)" if self.learned else f"Gaussian(obs_var={self.obs_var})"
+        return "Gaussian(learned=True)" if self.learned else f"Gaussian(obs_var={self.obs_var})"
 
 
 def make_likelihood(name: str, obs_var: float = 1.0) -> Likelihood:
     """Build the observation model called ``name`` (one of :data:`LIKELIHOODS`)."""
     if name == "bernoulli":
         return Bernoulli()
+    if name == "continuous-bernoulli":
+        return ContinuousBernoulli()
     if name == "gaussian":
         return Gaussian(obs_var)
     if name == "gaussian-learned":

@@ -15,11 +15,34 @@ import math
 
 import numpy as np
 
+from . import kernels as K
 from ._checks import check_positive_float
-from .kernels import backend_module
-from .kernels._numpy_impl import adam_update as _adam_update_numpy
+from .special import flush_subnormal
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "adam_update"]
+
+
+def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
+    r"""One Adam update of ``p`` and its moments ``m``, ``v``, in place (the readable reference
+    of the seam's ``adam_update``; the numba backend fuses it into one loop).
+
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
+              \quad p \leftarrow p - \text{step}\cdot\frac{m}{\sqrt v + \hat\epsilon}
+
+    with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
+    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}`. The moments are flushed to zero below
+    the smallest normal number (:func:`elbo_edu.special.flush_subnormal`): for a weight whose
+    gradient stays zero they decay geometrically and would otherwise become subnormal, which is
+    many times slower on x86. ``p``, ``g``, ``m``, ``v``: arrays of one shape and float dtype.
+    """
+    t = p.dtype.type
+    m *= t(b1)
+    m += t(1.0 - b1) * g
+    flush_subnormal(m)
+    v *= t(b2)
+    v += t(1.0 - b2) * (g * g)
+    flush_subnormal(v)
+    p -= t(step) * m / (np.sqrt(v) + t(eps_hat))
 
 
 class Optimizer:
@@ -103,11 +126,10 @@ class Adam(Optimizer):
         step = self.lr * math.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
         eps_hat = self.eps * math.sqrt(1.0 - b2 ** self.t)
         fused, other = self._groups()
-        # one fused loop per parameter, by the active backend's kernel, called directly: the
-        # groups hold exactly what elbo_edu.kernels.adam_update would check
-        backend_module().adam_update_all(fused, step, b1, b2, eps_hat)
+        # the seam's adam_update: one fused loop per parameter with the numba backend
+        K.adam_update(fused, step, b1, b2, eps_hat)
         for p, g, m, v in other:  # strided or mixed-dtype arrays handed in by the user
-            _adam_update_numpy(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
+            adam_update(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
 
     def _groups(self) -> tuple[list, list]:
         """``(p, g, m, v)`` per parameter, split into kernel-ready ones (one float dtype,

@@ -19,8 +19,11 @@ The backward pass (D9.3) runs the chain rule in the opposite order: likelihood g
 respect to the decoder output, decoder backward to get :math:`\partial\mathcal L/\partial z`,
 through the reparameterization (:math:`\partial z/\partial\mu = 1`,
 :math:`\partial z/\partial\log\sigma^2 = \tfrac12\sigma\varepsilon`), plus the KL gradient
-(D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions` or
-:mod:`elbo_edu.nn` with its own gradient check; this file only wires them together.
+(D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions`,
+:mod:`elbo_edu.likelihoods` or :mod:`elbo_edu.nn` with its own gradient check, reached through
+the backend seam (:mod:`elbo_edu.kernels`): with ``ELBO_EDU_BACKEND=numpy`` those readable
+functions run themselves, with the default numba backend their fused twins. The same code path
+serves every likelihood; this file only wires the pieces together.
 """
 from __future__ import annotations
 
@@ -34,12 +37,16 @@ from . import kernels as K
 from . import nn
 from ._checks import as_float_array, check_positive_float, check_positive_int, \
     check_probability_targets, check_rng
+from .distributions import reparameterize, reparameterize_grad
 from .likelihoods import LIKELIHOODS, make_likelihood
 
-__all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "ACTIVATIONS"]
+__all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "HIDDEN_ACTIVATIONS",
+           "ACTIVATIONS"]
 
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "leaky_relu": nn.LeakyReLU,
-               "softplus": nn.Softplus, "sigmoid": nn.Sigmoid}
+#: The hidden-layer activations a VAE accepts (names at the seam; the modules are
+#: :data:`elbo_edu.nn.ACTIVATION_MODULES`).
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "leaky_relu", "softplus", "sigmoid")
+ACTIVATIONS = HIDDEN_ACTIVATIONS  # the name the CLI imports
 LEARNED_VAR = ("scalar", "pixel")
 
 
@@ -54,44 +61,6 @@ class ELBOParts(NamedTuple):
     kl: float
 
 
-# ------------------------------------------------------------------- reparameterization (D8.1)
-def reparameterize(mu, logvar, eps) -> np.ndarray:
-    r""":math:`z = \mu + e^{\frac12\log\sigma^2}\odot\varepsilon` (chapter 08, D8.1).
-
-    ``mu``, ``logvar``, ``eps``: arrays of one shape ``(..., Z)``; returns ``z`` of that shape.
-    """
-    mu, logvar, eps = _reparam_args(mu, logvar, eps)
-    return mu + np.exp(0.5 * logvar) * eps
-
-
-def reparameterize_grad(mu, logvar, eps, grad_out):
-    r"""Vector–Jacobian products of :func:`reparameterize` (chapter 08, D8.1).
-
-    .. math:: \frac{\partial z}{\partial\mu} = 1,\qquad
-              \frac{\partial z}{\partial\log\sigma^2} = \tfrac12\sigma\varepsilon,\qquad
-              \frac{\partial z}{\partial\varepsilon} = \sigma
-
-    Returns
-    -------
-    (dmu, dlogvar, deps) : arrays shaped like ``grad_out``
-    """
-    mu, logvar, eps = _reparam_args(mu, logvar, eps)
-    g = as_float_array(grad_out, "grad_out")
-    if g.shape != mu.shape:
-        raise ValueError(f"grad_out: expected shape {mu.shape} (the shape of z), got {g.shape}")
-    sigma = np.exp(0.5 * logvar)
-    return g, g * (0.5 * sigma * eps), g * sigma
-
-
-def _reparam_args(mu, logvar, eps):
-    mu, logvar, eps = (as_float_array(a, n) for a, n in
-                       ((mu, "mu"), (logvar, "logvar"), (eps, "eps")))
-    for name, a in (("logvar", logvar), ("eps", eps)):
-        if a.shape != mu.shape:
-            raise ValueError(f"{name}: expected shape {mu.shape} (the shape of mu), got {a.shape}")
-    return mu, logvar, eps
-
-
 # ------------------------------------------------------------------------------------ the model
 class VAE(nn.Module):
     r"""A variational autoencoder with MLP encoder and decoder (chapter 09, D9.1–D9.3).
@@ -102,7 +71,7 @@ class VAE(nn.Module):
         Data and latent widths.
     hidden : int or sequence of int, default (400,)
         Hidden widths of the encoder; the decoder mirrors them (``z -> hidden[::-1] -> x``).
-    likelihood : {"bernoulli", "gaussian", "gaussian-learned"}
+    likelihood : {"bernoulli", "continuous-bernoulli", "gaussian", "gaussian-learned"}
         Observation model, see :mod:`elbo_edu.likelihoods`. Bernoulli targets must lie in [0, 1].
     beta : float, default 1
         Weight of the KL term (1 gives the ELBO; chapter 11 uses other values).
@@ -113,7 +82,8 @@ class VAE(nn.Module):
         Shape of the learned log-variance ``log_gamma``: ``()`` or ``(x_dim,)``.
     activation : {"relu", "tanh", "leaky_relu", "softplus", "sigmoid"}
     dtype : float32 or float64
-        Every parameter and every intermediate array has this type (no silent upcast).
+        Every parameter and every intermediate array has this type (no silent upcast); any other
+        dtype (e.g. float16) is a ``ValueError``.
     rng : numpy.random.Generator, optional
         Initial weights; afterwards the default source of ``eps`` and of samples.
 
@@ -150,16 +120,16 @@ class VAE(nn.Module):
         if learned_var not in LEARNED_VAR:
             raise ValueError(f"learned_var: expected 'scalar' or 'pixel', got {learned_var!r}")
         self.learned_var = learned_var
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation: expected one of {', '.join(map(repr, ACTIVATIONS))}, "
-                             f"got {activation!r}")
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise ValueError(f"activation: expected one of "
+                             f"{', '.join(map(repr, HIDDEN_ACTIVATIONS))}, got {activation!r}")
         self.activation = activation
         self.rng = np.random.default_rng() if rng is None else check_rng(rng)
-        act = ACTIVATIONS[activation]
+        # dense layers with the activation fused: encoder.0, encoder.2, ... (nn.mlp)
         self.encoder = self.add_module("encoder", nn.mlp(
-            (self.x_dim, *self.hidden, 2 * self.z_dim), act, rng=rng, dtype=self.dtype))
+            (self.x_dim, *self.hidden, 2 * self.z_dim), activation, rng=rng, dtype=self.dtype))
         self.decoder = self.add_module("decoder", nn.mlp(
-            (self.z_dim, *self.hidden[::-1], self.x_dim), act, rng=rng, dtype=self.dtype))
+            (self.z_dim, *self.hidden[::-1], self.x_dim), activation, rng=rng, dtype=self.dtype))
         if self.likelihood.name == "gaussian-learned":
             shape = () if learned_var == "scalar" else (self.x_dim,)
             self._add_param("log_gamma", np.full(shape, np.log(self.obs_var)))
@@ -173,20 +143,31 @@ class VAE(nn.Module):
             raise ValueError(f"beta: expected a finite number >= 0, got {beta!r}")
         return float(beta)
 
-    def _check_x(self, x, name: str = "x") -> np.ndarray:
-        if (self.likelihood.targets_in_unit_interval and isinstance(x, np.ndarray)
-                and x.dtype == self.dtype and x.ndim == 2 and x.shape[1] == self.x_dim and x.size
-                and x.flags.c_contiguous):
-            # the training path's check, one kernel pass: NaN and +-inf fail "in [0, 1]"; any
-            # failure falls through to the checks below, which name the problem
-            if K.backend_module().in_unit_interval(x):
+    def check_input(self, x, name: str = "x") -> np.ndarray:
+        """Validate a data batch and return it as a C-contiguous (N, x_dim) array of the model's
+        dtype (a copy only when needed).
+
+        Raises
+        ------
+        ValueError
+            Naming ``name``: not numeric, NaN or inf, not of shape (N, x_dim), or (Bernoulli-type
+            likelihoods) values outside [0, 1].
+        """
+        if (isinstance(x, np.ndarray) and x.dtype == self.dtype and x.ndim == 2
+                and x.shape[1] == self.x_dim and x.size and x.flags.c_contiguous):
+            # the training path's check, one pass (NaN and +-inf fail "in [0, 1]"); any failure
+            # falls through to the checks below, which name the problem
+            if (K.in_unit_interval(x) if self.likelihood.targets_in_unit_interval
+                    else np.isfinite(x).all()):
                 return x
         x = as_float_array(x, name)
         if x.ndim != 2 or x.shape[1] != self.x_dim:
             raise ValueError(f"{name}: expected shape (N, {self.x_dim}), got {x.shape}")
         if self.likelihood.targets_in_unit_interval:
             check_probability_targets(x, name)
-        return x.astype(self.dtype, copy=False)
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    _check_x = check_input  # the old private name (train.py calls it until it moves to check_input)
 
     def _check_z(self, z, name: str = "z") -> np.ndarray:
         z = as_float_array(z, name, ndim_min=2)
@@ -207,13 +188,14 @@ class VAE(nn.Module):
         return eps.astype(self.dtype, copy=False)
 
     @property
-    def _log_var(self):
+    def _logvar(self):
+        """The learned decoder log-variance ``log_gamma``, or None."""
         return self._own_params.get("log_gamma")
 
     # -- the pieces ---------------------------------------------------------------------------
     def encode(self, x):
         """``x`` (N, x_dim) -> ``(mu, logvar)``, each (N, z_dim) (D9.1)."""
-        h = self.encoder.forward(self._check_x(x))
+        h = self.encoder.forward(self.check_input(x))
         return h[:, :self.z_dim], h[:, self.z_dim:]
 
     def decode(self, z):
@@ -223,19 +205,19 @@ class VAE(nn.Module):
         return out.reshape(z.shape[:-1] + (self.x_dim,))
 
     def reparameterize(self, mu, logvar, eps):
-        """:func:`reparameterize`: ``z = mu + exp(0.5*logvar) * eps`` (D8.1)."""
+        """:func:`elbo_edu.distributions.reparameterize`: ``z = mu + exp(0.5*logvar) * eps``
+        (D8.1)."""
         return reparameterize(mu, logvar, eps)
 
     def log_likelihood(self, x, out):
         """``log p(x | z)`` from the decoder output: ``x`` (N, x_dim), ``out`` (..., N, x_dim)
         -> (..., N) (D7.1–D7.2)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         out = as_float_array(out, "out", ndim_min=2)
         if out.shape[-2:] != x.shape:
             raise ValueError(f"out: expected shape (..., {x.shape[0]}, {self.x_dim}), "
                              f"got {out.shape}")
-        x = np.broadcast_to(x, out.shape)
-        return self.likelihood.log_prob(x, out, self._log_var)
+        return self.likelihood.log_prob(x, out, self._logvar)
 
     def log_prior(self, z):
         """``log N(z; 0, I)``: (..., z_dim) -> (...) (D7.3)."""
@@ -244,7 +226,7 @@ class VAE(nn.Module):
     def log_joint(self, x, z):
         """``log p(x, z) = log p(x|z) + log p(z)`` for ``z`` (N, z_dim) or (K, N, z_dim);
         returns (N,) or (K, N) (D7.4)."""
-        x = self._check_x(x)
+        x = self.check_input(x)
         z = self._check_z(z)
         if z.shape[-2] != x.shape[0]:
             raise ValueError(f"z: expected shape (..., {x.shape[0]}, {self.z_dim}) (one latent per "
@@ -260,53 +242,50 @@ class VAE(nn.Module):
     def loss(self, x, eps=None, rng=None, *, beta: float | None = None) -> float:
         """Negative ELBO, averaged over the batch (D9.2). ``eps`` (N, z_dim) fixes the noise;
         otherwise it is drawn from ``rng`` (default: the model's generator). ``beta`` overrides
-        the model's KL weight for this call (KL warm-up). Sets :attr:`last`."""
+        the model's KL weight for this call (KL warm-up). Sets :attr:`last`.
+
+        Raises
+        ------
+        ValueError
+            For a bad batch (:meth:`check_input`; an empty one too), ``eps`` or ``beta``.
+        """
         return self._objective(x, eps, rng, beta, backward=False)
 
     def loss_and_grads(self, x, eps=None, rng=None, *, beta: float | None = None):
         """Like :meth:`loss`, and backpropagate (D9.3): returns ``(loss, grads)``, ``grads``
-        being the model's flat gradient dict (zeroed, then filled)."""
+        being the model's flat gradient dict, its arrays *replaced* by this batch's gradients."""
         loss = self._objective(x, eps, rng, beta, backward=True)
         return loss, self.grads
 
     def _objective(self, x, eps, rng, beta, backward: bool) -> float:
         beta = self.beta if beta is None else self._check_beta(beta)
-        x = self._check_x(x)
+        x = self.check_input(x)
         n = x.shape[0]
+        if n == 0:
+            raise ValueError(f"x: expected a batch of at least one row, got shape {x.shape}")
         eps = self._eps(eps, n, rng)
-        h = self.encoder.forward(x)                                   # (N, 2Z)
+        h = self.encoder.forward(x)                                   # (N, 2Z): [mu, logvar]
         mu, logvar = h[:, :self.z_dim], h[:, self.z_dim:]
-        # z (D8.1) and KL_n (D5.4) in one fused kernel pass (elbo_edu.kernels.reparam_kl)
-        z, kl = K.reparam_kl(mu, logvar, eps)                         # (N, Z), (N,)
+        z, kl = K.reparam_kl(mu, logvar, eps)          # z (D8.1) and KL_n (D5.4): (N, Z), (N,)
         out = self.decoder.forward(z)                                 # (N, D)
-        log_var = self._log_var
-        fused = backward and self.likelihood.name == "bernoulli"
-        if fused:  # log p(x|z) and d(loss)/d(logits) = -(x - sigmoid)/N in one pass
-            # the gradient overwrites the logits (only their shape is needed from here on)
-            log_px, dout = K.bernoulli_loglik_grad(x, out, scale=-1.0 / n, out=out)
-        else:
-            log_px = self.likelihood.log_prob(x, out, log_var)        # (N,)
+        # log p(x_n | z_n) and d(loss)/d(out) = -(1/N) d log p / d out, in one pass; the
+        # gradient may overwrite the decoder output (only its shape is needed from here on)
+        log_px, dout, dlogvar_lik = self.likelihood.loglik_and_grad(
+            x, out, self._logvar, scale=(-1.0 / n if backward else 0.0), grad_out=out)
         recon, kl_mean = -float(log_px.sum()) / n, float(kl.sum()) / n          # batch means
         total = recon + beta * kl_mean
         self.last = ELBOParts(total, recon, kl_mean)
-        if backward:
-            # every layer's backward follows at once: layers that can, write their gradients
-            # instead of adding them to zeros (nn.Module._zero_grad_deferred)
-            self._zero_grad_deferred()
-            t = self.dtype.type
-            # d(loss)/d(log p(x_n|z_n)) = -1/N and d(loss)/d(KL_n) = beta/N
-            if not fused:
-                dout, dlog_var = self.likelihood.log_prob_grad(
-                    x, out, log_var, grad_out=np.full(n, t(-1.0 / n)))
-                if dlog_var is not None:
-                    self._own_grads["log_gamma"] += dlog_var
-            dz = self.decoder.backward(dout)                          # (N, Z)
-            # through z = mu + sigma*eps (D8.1) plus the KL gradient (D5.5), fused
-            dmu, dlogvar = K.reparam_kl_backward(dz, mu, logvar, eps, kl_scale=beta / n)
-            self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1), input_grad=False)
-        else:  # nothing will call backward: release what the forward passes kept
-            for m in self.encoder.layers + self.decoder.layers:
-                m._cache = None
+        if not backward:          # nothing will call backward: release what forward kept
+            self.clear_cache()
+            return total
+        # every gradient is replaced (overwrite=True), so nothing needs zeroing first
+        if dlogvar_lik is not None:
+            self._own_grads["log_gamma"][...] = dlogvar_lik
+        dz = self.decoder.backward(dout, overwrite=True)              # (N, Z)
+        # through z = mu + sigma*eps (D8.1) plus the KL gradient (D5.5), d(loss)/d(KL_n) = beta/N
+        dmu, dlogvar = K.reparam_kl_backward(dz, mu, logvar, eps, kl_scale=beta / n)
+        self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1), input_grad=False,
+                              overwrite=True)
         return total
 
     # -- test time ----------------------------------------------------------------------------

@@ -220,3 +220,37 @@ def test_kl_keeps_precision_for_nearby_gaussians():
 def test_bad_input_raises_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ------------------------------------------------------------- continuous Bernoulli (D7.2)
+@pytest.mark.parametrize("logit", [-40.0, -3.0, -0.3, -0.05, 0.0, 1e-7, 0.0999, 0.1, 0.7, 25.0])
+def test_continuous_bernoulli_integrates_to_one_and_has_its_mean(logit):
+    """Quadrature over [0, 1] of exp(log p(x | logit)): mass 1 and mean E[x], computed apart."""
+    def density(t):
+        return float(np.exp(D.continuous_bernoulli_log_prob(np.array([[t]]),
+                                                          np.array([[logit]]))[0]))
+    mass, _ = integrate.quad(density, 0.0, 1.0, epsabs=1e-13, epsrel=1e-12)
+    mean, _ = integrate.quad(lambda t: t * density(t), 0.0, 1.0, epsabs=1e-13, epsrel=1e-12)
+    assert mass == pytest.approx(1.0, abs=1e-10)
+    assert float(D.continuous_bernoulli_mean(np.array(logit))) == pytest.approx(mean, abs=1e-10)
+
+
+def test_continuous_bernoulli_log_norm_matches_the_definition():
+    """log C(lambda) = log(2 artanh(1 - 2 lambda) / (1 - 2 lambda)) in the lambda form, away from
+    1/2 where that form is well conditioned; the logit form must agree on both sides of 0.1."""
+    lam = np.array([0.01, 0.2, 0.45, 0.47, 0.53, 0.6, 0.9, 0.999])
+    logits = np.log(lam) - np.log1p(-lam)
+    ref = np.log(2 * np.arctanh(1 - 2 * lam) / (1 - 2 * lam))
+    np.testing.assert_allclose(D.continuous_bernoulli_log_norm(logits), ref, rtol=1e-12)
+    assert D.continuous_bernoulli_log_norm(np.array(0.0)) == pytest.approx(np.log(2), rel=1e-15)
+
+
+@pytest.mark.parametrize("center", [0.0, 0.1, 0.5, 3.0])
+def test_continuous_bernoulli_gradient_by_finite_differences(rng, center):
+    """Including logits near 0 (the Taylor branch) and straddling the switch at |logit| = 0.1."""
+    x = rng.uniform(0, 1, (4, 5))
+    logits = center + rng.uniform(-0.06, 0.06, (4, 5))
+    rep = check_function("continuous_bernoulli_log_prob", D.continuous_bernoulli_log_prob,
+                         D.continuous_bernoulli_log_prob_grad, dict(x=x, logits=logits),
+                         wrt=["logits"], rng=rng)
+    assert rep.passed and rep.max_error < 1e-7, str(rep)

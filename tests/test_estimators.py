@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elbo_edu._math import logsumexp
+from elbo_edu.special import logsumexp
 from elbo_edu.estimators import (elbo_estimate, evidence_bounds, iwae_bound, log_weights,
                                  naive_log_evidence)
 from elbo_edu.models import LinearGaussian

@@ -1,6 +1,6 @@
-"""The shortcuts of the training hot path change no number and no contract: a first backward after
-``zero_grad`` writes what adding to zeros would give and later ones add; the VAE's deferred zeroing
-ignores whatever the gradient arrays held before; the cached flat ``params``/``grads`` dicts follow
+"""The shortcuts of the training hot path change no number and no contract: a backward with
+``overwrite=True`` writes what adding to zeros would give and a plain one adds; the VAE's
+overwriting backward ignores whatever the gradient arrays held before; the cached flat ``params``/``grads`` dicts follow
 new children and parameters; Adam's direct kernel call and its NumPy fallback agree; the VAE's
 two-pass check of ``x`` still rejects NaN, infinities and values outside [0, 1] by name."""
 from __future__ import annotations
@@ -16,17 +16,17 @@ from elbo_edu.vae import VAE
 
 @pytest.mark.parametrize("backend", K.BACKENDS)
 @pytest.mark.parametrize("act", ["identity", "relu", "tanh"])
-def test_first_backward_writes_then_later_backwards_add(rng, backend, act):
-    lin = nn.Linear(6, 5, rng=rng, dtype=np.float64)
+def test_overwriting_backward_writes_then_plain_backwards_add(rng, backend, act):
+    lin = nn.Dense(6, 5, act, rng=rng, dtype=np.float64)
     x, dy = rng.standard_normal((4, 6)), rng.standard_normal((4, 5))
     with K.use_backend(backend):
-        lin.grads["W"][...] = 3.0                      # stale numbers that zero_grad must clear
-        lin.zero_grad()
-        y = lin.forward_act(x, act)
-        lin.backward_act(dy)
+        lin.grads["W"][...] = 3.0                      # stale numbers that overwrite replaces
+        lin.grads["b"][...] = -2.0
+        y = lin.forward(x)
+        lin.backward(dy, overwrite=True)
         first = {k: g.copy() for k, g in lin.grads.items()}
-        lin.forward_act(x, act)
-        lin.backward_act(dy)
+        lin.forward(x)
+        lin.backward(dy)
     # both sides computed here: dpre = dy * f'(pre) written with y, then x^T dpre and sum_n dpre
     dpre = dy * {"identity": np.ones_like(y), "relu": (y > 0) * 1.0, "tanh": 1 - y * y}[act]
     np.testing.assert_allclose(first["W"], x.T @ dpre, rtol=1e-13, atol=1e-15)
@@ -46,8 +46,8 @@ def test_backward_without_zero_grad_adds_to_what_is_there(rng):
 
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
 def test_loss_and_grads_ignores_stale_gradients(rng, likelihood):
-    """The VAE zeroes lazily (layers write their first gradient): garbage left in the gradient
-    arrays, or a previous call, must not leak into the result."""
+    """The VAE's backward overwrites the gradients: garbage left in the gradient arrays, or a
+    previous call, must not leak into the result."""
     a = VAE(7, 2, hidden=(5,), likelihood=likelihood, dtype=np.float64,
             rng=np.random.default_rng(3))
     b = VAE(7, 2, hidden=(5,), likelihood=likelihood, dtype=np.float64,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 vm = pytest.importorskip("elbo_edu.kernels._vecmath")
-nb = pytest.importorskip("elbo_edu.kernels._numba_impl")
+nb = pytest.importorskip("elbo_edu.kernels.numba_backend").NumbaBackend()
 
 f32 = np.float32
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from elbo_edu.data import load_dataset
-from elbo_edu._math import logsumexp
+from elbo_edu.special import logsumexp
 from elbo_edu.estimators import evidence_bounds, log_weights
 from elbo_edu.models import grid_log_evidence, grid_posterior, make_grid
 from elbo_edu.train import train

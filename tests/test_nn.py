@@ -165,3 +165,30 @@ def test_classifier_learns_a_separable_problem(rng):
         model.backward(d)
         opt.step()
     assert np.mean(model(x).argmax(1) == y) > 0.97
+
+
+@pytest.mark.parametrize("make", [lambda r: nn.Linear(3, 2, rng=r, dtype=np.float64),
+                                  lambda r: nn.Dense(3, 2, "tanh", rng=r, dtype=np.float64),
+                                  lambda r: nn.Tanh(),
+                                  lambda r: nn.mlp((3, 4, 2), "relu", rng=r, dtype=np.float64)])
+def test_a_backward_that_fails_on_a_bad_dy_keeps_the_forward_cache(rng, make):
+    m = make(rng)
+    x = rng.standard_normal((5, 3))
+    y = m.forward(x)
+    with pytest.raises(ValueError, match=r"^dy: expected shape"):
+        m.backward(np.ones((5, 7)))
+    dx = m.backward(np.ones_like(y))                  # the good dy still finds the cache
+    assert dx.shape == x.shape
+    with pytest.raises(RuntimeError, match="without a preceding forward"):
+        m.backward(np.ones_like(y))                   # one forward, one backward
+
+
+def test_dense_layer_names_what_it_fuses_and_rejects_bad_arguments(rng):
+    d = nn.Dense(3, 2, "softplus", rng=rng)
+    assert d.activation == "softplus" and "softplus" in repr(d)
+    with pytest.raises(ValueError, match=r"^activation: expected one of"):
+        nn.Dense(3, 2, "gelu")
+    with pytest.raises(ValueError, match=r"^slope: expected"):
+        nn.Dense(3, 2, "leaky_relu", slope=-1.0)
+    with pytest.raises(ValueError, match=r"^dtype: expected float32 or float64"):
+        nn.Dense(3, 2, dtype=np.float16)

@@ -133,3 +133,20 @@ def test_adam_on_mixed_arrays_and_swapped_arrays_matches_the_formula(rng, backen
                 rtol = 1e-5 if params[k].dtype == np.float32 else 1e-12
                 np.testing.assert_allclose(params[k], ref[k], rtol=rtol, err_msg=f"{k}, t={t}")
     assert params["strided"].base is base                   # updated in place, still a view
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_adam_updates_a_zero_dimensional_parameter(backend):
+    """A scalar parameter (the learned log-variance log_gamma is 0-d) against Adam written out."""
+    from elbo_edu.kernels import use_backend
+
+    params, grads = {"s": np.array(0.5)}, {"s": np.array(0.0)}
+    opt = Adam(params, grads, lr=0.1)
+    p, m, v = 0.5, 0.0, 0.0
+    with use_backend(backend):
+        for t, g in enumerate([0.3, -1.2, 2.0], start=1):
+            grads["s"][...] = g
+            opt.step()
+            m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+            p -= 0.1 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    assert params["s"].shape == () and float(params["s"]) == pytest.approx(p, rel=1e-12)

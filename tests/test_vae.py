@@ -13,7 +13,8 @@ from elbo_edu.gradcheck_suite import check_vae
 from elbo_edu.vae import VAE, ELBOParts, reparameterize, reparameterize_grad
 
 F64 = np.float64
-CASES = [("bernoulli", "scalar", 1.0), ("bernoulli", "scalar", 0.3), ("gaussian", "scalar", 1.0),
+CASES = [("bernoulli", "scalar", 1.0), ("bernoulli", "scalar", 0.3),
+         ("continuous-bernoulli", "scalar", 1.0), ("gaussian", "scalar", 1.0),
          ("gaussian", "scalar", 4.0), ("gaussian-learned", "scalar", 1.0),
          ("gaussian-learned", "pixel", 0.5)]
 
@@ -39,14 +40,15 @@ def test_gradcheck_with_relu_away_from_kinks():
     model, x, eps = small("bernoulli", activation="relu", seed=3)
     # precondition: every ReLU input is far from 0 compared with the step h = 1e-5, so the
     # finite difference never straddles a kink (otherwise the comparison means nothing)
-    h = model.encoder.layers[0].forward(x)
+    p = model.params
+    h = x @ p["encoder.0.W"] + p["encoder.0.b"]                  # the ReLU inputs, by hand
     margins = [np.abs(h).min()]
-    h = model.encoder.layers[2].forward(np.maximum(h, 0))
+    h = np.maximum(h, 0) @ p["encoder.2.W"] + p["encoder.2.b"]
     margins.append(np.abs(h).min())
     mu, logvar = model.encode(x)
-    h = model.decoder.layers[0].forward(reparameterize(mu, logvar, eps))
+    h = reparameterize(mu, logvar, eps) @ p["decoder.0.W"] + p["decoder.0.b"]
     margins.append(np.abs(h).min())
-    h = model.decoder.layers[2].forward(np.maximum(h, 0))
+    h = np.maximum(h, 0) @ p["decoder.2.W"] + p["decoder.2.b"]
     margins.append(np.abs(h).min())
     assert min(margins) > 1e-3
     assert check_vae(model, x, eps).max_error < 1e-7
@@ -328,3 +330,39 @@ def test_bad_inputs_name_the_argument():
 def test_gaussian_accepts_targets_outside_unit_interval():
     model, x, eps = small("gaussian")
     assert np.isfinite(model.loss(3 * x - 1, eps))
+
+
+# ------------------------------------------------------------------ bad input (issue 14 item 16)
+@pytest.mark.parametrize("method", ["loss", "loss_and_grads"])
+def test_an_empty_batch_is_a_value_error_naming_x(method):
+    model, _, _ = small()
+    with pytest.raises(ValueError, match=r"^x: expected a batch of at least one row"):
+        getattr(model, method)(np.empty((0, 6)))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, "complex128"])
+def test_a_dtype_other_than_float32_or_float64_is_rejected_at_construction(dtype):
+    with pytest.raises(ValueError, match=r"^dtype: expected float32 or float64"):
+        VAE(6, 3, (7,), dtype=dtype)
+
+
+def test_check_input_is_public_and_names_the_argument():
+    model, x, _ = small()
+    assert model.check_input(x) is x                      # a valid float64 batch: no copy
+    got = model.check_input(x.astype(np.float32).T.T[:, :])
+    assert got.dtype == F64 and got.flags.c_contiguous
+    with pytest.raises(ValueError, match=r"^data\.x_test: expected shape \(N, 6\)"):
+        model.check_input(np.zeros((2, 5)), "data.x_test")
+    with pytest.raises(ValueError, match=r"^batch: expected values in \[0, 1\]"):
+        model.check_input(np.full((2, 6), 2.0), "batch")
+
+
+def test_continuous_bernoulli_vae_loss_is_its_negative_elbo():
+    """The model's loss against the pieces computed by hand from distributions."""
+    model, x, eps = small("continuous-bernoulli")
+    mu, logvar = model.encode(x)
+    out = model.decode(reparameterize(mu, logvar, eps))
+    ref = np.mean(-D.continuous_bernoulli_log_prob(x, out) + D.kl_std_normal(mu, logvar))
+    assert model.loss(x, eps) == pytest.approx(ref, rel=1e-12)
+    means = model.sample(4, rng=np.random.default_rng(0))
+    assert np.all((means > 0) & (means < 1))

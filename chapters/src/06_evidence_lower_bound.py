@@ -23,7 +23,7 @@
 # %%
 import numpy as np
 
-from elbo_edu._math import logsumexp
+from elbo_edu.special import logsumexp
 from elbo_edu.distributions import LOG_2PI, gaussian_entropy, kl_std_normal
 from elbo_edu.models import LinearGaussian, ascend_elbo, grid_log_evidence, make_grid
 from elbo_edu.plots import plot_elbo_gap

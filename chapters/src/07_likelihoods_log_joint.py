@@ -16,7 +16,7 @@
 # %%
 import numpy as np
 
-from elbo_edu._math import sigmoid
+from elbo_edu.special import sigmoid
 from elbo_edu.data import load_dataset
 from elbo_edu.distributions import (LOG_2PI, bernoulli_log_prob, gaussian_log_prob,
                                     kl_std_normal, std_normal_log_prob)

@@ -18,7 +18,7 @@
 # %%
 import numpy as np
 
-from elbo_edu._math import sigmoid
+from elbo_edu.special import sigmoid
 from elbo_edu.data import load_dataset
 from elbo_edu.estimators import elbo_estimate, iwae_bound
 from elbo_edu.models import grid_posterior, make_grid

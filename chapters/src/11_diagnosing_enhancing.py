@@ -11,16 +11,19 @@
 # uses (posterior collapse), with KL warm-up as the usual countermeasure.
 #
 # Small experiments only: 10-dimensional data on a 2-dimensional manifold, where the effects are
-# sharp and training takes seconds, and a short MNIST run for the collapse diagnostics.
+# sharp and training takes seconds. Every experiment is a few visible lines built from the
+# package's public pieces (`VAE`, `Adam`, `train`, `TwoStageVAE`, `mmd2`, `active_units`).
 
 # %%
 import numpy as np
 
-from elbo_edu.data import load_dataset
-from elbo_edu.distributions import LOG_2PI, kl_std_normal
-from elbo_edu.models import (LinearGaussian, active_units, compare_kl_warmup, gamma_shrinkage_demo,
-                             kl_per_dimension, manifold_data, two_stage_demo)
+from elbo_edu.distributions import LOG_2PI, gaussian_log_prob, std_normal_log_prob
+from elbo_edu.models import (LinearGaussian, TwoStageVAE, active_units, kl_per_dimension,
+                             manifold_data, median_bandwidth, mmd2)
+from elbo_edu.optim import Adam
 from elbo_edu.plots import plot_active_units, plot_gamma_trace, plot_points
+from elbo_edu.train import train
+from elbo_edu.vae import VAE, reparameterize
 
 rng = np.random.default_rng(11)
 
@@ -69,22 +72,64 @@ assert abs(objective.mean() - nll.mean() - gap) < 1e-9 * abs(objective.mean())
 # with one scalar $\gamma$. For fixed reconstructions, the terms of the objective that involve
 # $\gamma$ are $\frac1{2\gamma}\mathbb E\lVert x-\hat x\rVert^2+\frac D2\log\gamma$, minimised at
 # $\gamma^\star=\frac1D\mathbb E\lVert x-\hat x\rVert^2$: the optimal variance is the mean squared
-# reconstruction error per coordinate. If the data lie *exactly* on an $r$-dimensional manifold and
-# the decoder can reproduce it, that error — and with it $\gamma$ — can be driven towards 0, and every
-# halving of $\gamma$ is rewarded with $\frac D2\log 2$ nats: the objective is unbounded below. With
-# noise of variance $\sigma^2$ off the manifold, $\gamma$ settles near $\sigma^2$ instead.
+# reconstruction error per coordinate.
 #
-# Below: data on a 2-D manifold in 10-D, without noise and with noise $\sigma=0.1$
-# ($\sigma^2=0.01$). Checks: without noise $\gamma$ is still falling at the end of training and ends
-# far below the noisy run; with noise it levels off within a small factor of $\sigma^2$.
+# If the data lie *exactly* on an $r$-dimensional manifold and the decoder can reproduce it, that
+# error — and with it $\gamma$ — can be driven towards 0, and the objective is unbounded below. How
+# fast? Halving $\gamma$ gains $\frac D2\log2$ nats in the reconstruction term, but the
+# reconstructions only stay good if the $r$ latent coordinates that carry the manifold are pinned
+# down more precisely too: their posterior variances must shrink in proportion to $\gamma$, and the
+# $-\frac12\log\sigma_j^2$ inside each of their KL terms charges $\frac12\log2$ per halving. Net
+# reward: $\frac{D-r}2\log2$ nats per halving — positive whenever the manifold has fewer dimensions
+# than the data. With noise of variance $\sigma^2$ off the manifold the reconstruction error cannot
+# fall below $\sigma^2$ per coordinate, and $\gamma$ settles near it instead.
+#
+# The experiment is a few visible lines: a VAE with a learned $\gamma$ on data on a 2-D manifold in
+# 10-D (`manifold_data`), trained with Adam on shuffled minibatches, recording $\gamma$ after every
+# epoch — once without noise, once with noise $\sigma=0.1$ ($\sigma^2=0.01$).
 
 # %%
-gammas = gamma_shrinkage_demo(noise_levels=(0.0, 0.1), epochs=40)
-clean, noisy = gammas[0.0], gammas[0.1]
+def train_recording_gamma(x, epochs=40, seed=0):
+    """A learned-variance Gaussian VAE on x; returns the model and gamma after each epoch."""
+    model = VAE(x.shape[1], 2, hidden=(64, 64), likelihood="gaussian-learned", activation="tanh",
+                dtype=np.float64, rng=np.random.default_rng(seed))
+    opt, shuffle = Adam(model.params, model.grads, lr=1e-2), np.random.default_rng(seed + 1)
+    gammas = []
+    for epoch in range(epochs):
+        for batch in np.array_split(shuffle.permutation(len(x)), len(x) // 50):
+            model.loss_and_grads(x[batch], rng=shuffle)
+            opt.step()
+        gammas.append(float(np.exp(model.params["log_gamma"])))
+    return model, np.array(gammas)
+
+
+x_clean = manifold_data(2000, np.random.default_rng(0))
+x_noisy = manifold_data(2000, np.random.default_rng(0), noise=0.1)
+model_clean, clean = train_recording_gamma(x_clean)
+model_noisy, noisy = train_recording_gamma(x_noisy)
 print(f"gamma after 10/20/40 epochs, no noise : {clean[[9, 19, 39]].round(5)}")
 print(f"gamma after 10/20/40 epochs, sigma=0.1: {noisy[[9, 19, 39]].round(5)}")
+
+# %% [markdown]
+# Three checks. Without noise $\gamma$ is still falling at the end (it halves over the last 20
+# epochs) and ends far below the noisy run; with noise it levels off within a small factor of
+# $\sigma^2$. And the learned $\gamma$ is the optimum $\gamma^\star$ of the formula above, measured
+# independently: the mean squared reconstruction error per coordinate, averaged over the data and
+# over draws $z\sim q(z\mid x)$ decoded by the trained network.
+
+# %%
+def mean_squared_error_per_coordinate(model, x, rng, draws=20):
+    mu, logvar = model.encode(x)
+    errors = [np.mean((x - model.decode(reparameterize(mu, logvar, rng.standard_normal(mu.shape)))) ** 2)
+              for _ in range(draws)]
+    return float(np.mean(errors))
+
+
+gamma_star = mean_squared_error_per_coordinate(model_noisy, x_noisy, np.random.default_rng(2))
+print(f"noisy run: learned gamma {noisy[-1]:.5f}, E||x - x_hat||^2 / D = {gamma_star:.5f}")
 assert clean[-1] < 0.5 * clean[19] and clean[-1] < 0.2 * noisy[-1]
 assert 0.01 / 2 < noisy[-1] < 0.01 * 5 and abs(np.log(noisy[-1] / noisy[29])) < np.log(1.5)
+assert abs(np.log(noisy[-1] / gamma_star)) < np.log(1.25)
 
 # %%
 plot_gamma_trace(np.arange(1, len(clean) + 1), clean)
@@ -95,34 +140,77 @@ plot_gamma_trace(np.arange(1, len(clean) + 1), clean)
 # When $\gamma\to0$ the first VAE reconstructs the manifold well, but nothing forces the codes of
 # the data, the *aggregate posterior* $q_\phi(z)=\frac1N\sum_n q_\phi(z\mid x_n)$, to fill the prior
 # $\mathcal N(0,I)$ evenly. Decoding prior samples that land where no data point was encoded gives
-# points off the data. Dai & Wipf's remedy is a second, small VAE trained on the first one's codes
-# $u_n=\mu_\phi(x_n)$: to sample, draw $z_2\sim\mathcal N(0,I)$, decode it to a code $u$, and decode $u$
-# with the first decoder. The second stage has a low-dimensional, well-behaved target, and it learns
-# where the codes really are.
+# points off the data. Dai & Wipf's remedy is a second, small VAE that learns $q_\phi(z)$ itself: it
+# is trained on draws $u=\mu_\phi(x_n)+\sigma_\phi(x_n)\odot\varepsilon$ from the aggregate
+# posterior; to sample, draw $z_2\sim\mathcal N(0,I)$, then a code $u\sim p_2(u\mid z_2)$ from the
+# second decoder, and decode $u$ with the first decoder.
 #
-# Sample quality is scored by the squared maximum mean discrepancy (MMD², a kernel two-sample
-# statistic: 0 in expectation when the two samples come from one distribution) between generated
-# points and held-out data, over 20 paired draws. Check: the two-stage sampler improves on the
-# first stage by more than 4 standard errors of the paired difference.
+# Draws, not the means $\mu_\phi(x_n)$: in a latent dimension the first stage does not use,
+# $q_\phi(z_j\mid x)$ is the prior $\mathcal N(0,1)$ for every $x$, so the means there are all about
+# 0 while $q_\phi(z_j)$ is a unit Gaussian. Fed the means, the second stage would see codes squeezed
+# onto the used dimensions — a low-dimensional manifold again, the very situation that made the
+# first stage's $\gamma$ collapse.
+#
+# The effect is largest when the data's intrinsic coordinates are far from Gaussian. Here they form
+# four separated clusters on the 2-D manifold (`latent="clusters"`), and the first stage has 4
+# latent dimensions.
 
 # %%
-ts = two_stage_demo(seed=0)
-print(f"MMD^2 to held-out data: first stage {ts['mmd_first'].mean():.5f}, two-stage "
-      f"{ts['mmd_two_stage'].mean():.5f}, fresh data {ts['mmd_data'].mean():.5f}")
-print(f"improvement {ts['improvement']:.5f} +- {ts['improvement_se']:.5f};  "
-      f"gamma of the first stage {ts['gamma_first']:.4f}")
-assert ts["improvement"] > 4 * ts["improvement_se"]
+def clustered(n, rng):
+    return manifold_data(n, rng, noise=0.02, latent="clusters")
+
+
+data_rng = np.random.default_rng(0)
+x_train, x_test = clustered(3000, data_rng), clustered(1000, data_rng)
+first = VAE(10, 4, hidden=(64, 64), likelihood="gaussian-learned", activation="tanh",
+            dtype=np.float64, rng=np.random.default_rng(0))
+train(first, x_train, epochs=40, batch_size=50, lr=1e-2, seed=0, progress=False)
+two_stage = TwoStageVAE.fit(first, x_train, epochs=40, seed=0)
+print(f"gamma of the first stage {np.exp(first.params['log_gamma']):.4f}, "
+      f"of the second {np.exp(two_stage.second.params['log_gamma']):.4f}")
+
+# %% [markdown]
+# The claim is about latent codes, so we score it there: the squared maximum mean discrepancy
+# (MMD², a kernel two-sample statistic whose unbiased estimate is 0 in expectation when both
+# samples come from one distribution) between draws from $q_\phi(z)$ on held-out data and (a)
+# prior draws, what the first stage alone decodes, (b) codes from the second stage. Ten paired
+# rounds, each against a fresh subset of held-out codes, give the improvement with a standard
+# error. Check: the second stage is closer to $q_\phi(z)$ by more than 4 standard errors and by at
+# least a factor of 2. (Over seeds 0-7 we measured 10 to 80 standard errors and a factor of 4 to 76:
+# how far the first stage's $q_\phi(z)$ is from the prior varies from run to run, the second
+# stage's match does not.)
+
+# %%
+score_rng = np.random.default_rng(2)
+mu_test, logvar_test = first.encode(x_test)
+z_test = reparameterize(mu_test, logvar_test, score_rng.standard_normal(mu_test.shape))
+h = median_bandwidth(z_test, z_test)
+mmd_prior, mmd_two = [], []
+for _ in range(10):
+    ref = z_test[score_rng.choice(len(z_test), 500, replace=False)]
+    mmd_prior.append(mmd2(score_rng.standard_normal((500, 4)), ref, h))
+    mmd_two.append(mmd2(two_stage.sample_codes(500, score_rng), ref, h))
+mmd_prior, mmd_two = np.array(mmd_prior), np.array(mmd_two)
+diff = mmd_prior - mmd_two
+se = diff.std(ddof=1) / np.sqrt(len(diff))
+print(f"MMD^2 to q(z): prior {mmd_prior.mean():.5f}, second stage {mmd_two.mean():.5f}; "
+      f"improvement {diff.mean():.5f} +- {se:.5f}")
+assert diff.mean() > 4 * se and mmd_two.mean() < mmd_prior.mean() / 3
+
+# %% [markdown]
+# What this means for the data: the first two of the ten coordinates of held-out points, of the
+# first stage's prior samples and of two-stage samples. The first stage puts mass between the four
+# clusters (prior draws that fall in the holes of $q_\phi(z)$); the two-stage samples stay on them.
 
 # %%
 draw = np.random.default_rng(3)
-x_ref = manifold_data(1500, draw, noise=0.02)
-plot_points(x_ref[:, :2], title="Held-out data (coordinates 1-2 of 10)")
+plot_points(clustered(1500, draw)[:, :2], title="Held-out data (coordinates 1-2 of 10)")
 
 # %%
-plot_points(ts["model"].first.sample(1500, draw)[:, :2], title="First stage: prior samples")
+plot_points(first.sample(1500, draw)[:, :2], title="First stage: prior samples")
 
 # %%
-plot_points(ts["model"].sample(1500, draw)[:, :2], title="Two-stage samples")
+plot_points(two_stage.sample(1500, draw)[:, :2], title="Two-stage samples")
 
 # %% [markdown]
 # ## D11.4 — Posterior collapse: active units, KL per dimension, KL warm-up
@@ -135,56 +223,71 @@ plot_points(ts["model"].sample(1500, draw)[:, :2], title="Two-stage samples")
 # dimensions (chapter 05, D5.4).
 #
 # The first stage of D11.3 has 4 latent dimensions for data with 2 degrees of freedom. Dai & Wipf
-# predict that, with $\gamma\to0$, it uses exactly as many dimensions as the manifold has and
-# switches the rest off. Checks: 2 active units; the KL per dimension adds up to the average KL.
+# predict that, as $\gamma\to0$, the optimum uses exactly as many dimensions as the manifold has
+# and switches the rest off. A finite run is on its way there, not at the end: over 8 seeds the two
+# most informative dimensions carried between 86 % and 99.8 % of the KL after 40 epochs, while the
+# other two still carried a little (a dimension leaves slowly, as $\gamma$ falls). The active-unit
+# count with the conventional threshold 0.01 (Burda et al., *Importance Weighted Autoencoders*,
+# 2016) is therefore 2, 3 or 4 depending on the run: a threshold is a convention, and a count near
+# it says little. We report the count and assert what held in every run.
+#
+# Checks: at least 2 active units; the two largest KL terms carry more than 75 % of the KL; and the
+# KL per dimension, computed in closed form, matches an independent Monte-Carlo estimate
+# $\mathbb E_x\mathbb E_{q}\big[\log q(z_j\mid x)-\log p(z_j)\big]$ from draws of $z$ and the two
+# log-densities, within 4 standard errors.
 
 # %%
-first = ts["model"].first
-x_eval = manifold_data(1000, np.random.default_rng(5), noise=0.02)
-au = active_units(first, x_eval)
-kl_dims = kl_per_dimension(first, x_eval)
-mu, logvar = first.encode(x_eval)
+au = active_units(first, x_test)
+kl_dims = kl_per_dimension(first, x_test)
 print(f"active units: {au.count} of {first.z_dim}; Var(mu_j) = {au.variances.round(4)}")
-print(f"KL per dimension: {kl_dims.round(3)}")
-assert au.count == 2
-assert abs(kl_dims.sum() - kl_std_normal(mu, logvar).mean()) < 1e-10 * kl_dims.sum()
+print(f"KL per dimension (nats): {kl_dims.round(3)}")
+
+mc_rng = np.random.default_rng(6)
+terms = []                                             # one (N, z_dim) array per draw of z
+for _ in range(50):
+    z = reparameterize(mu_test, logvar_test, mc_rng.standard_normal(mu_test.shape))
+    log_q = gaussian_log_prob(z[..., None], mu_test[..., None], logvar_test[..., None])
+    terms.append(log_q - std_normal_log_prob(z[..., None]))
+terms = np.mean(terms, axis=0)                         # per data point and dimension
+kl_mc, kl_mc_se = terms.mean(axis=0), terms.std(axis=0, ddof=1) / np.sqrt(len(terms))
+print(f"Monte-Carlo KL per dimension: {kl_mc.round(3)} +- {kl_mc_se.round(3)}")
+top_two_share = np.sort(kl_dims)[-2:].sum() / kl_dims.sum()
+print(f"share of the KL in the two most informative dimensions: {top_two_share:.3f}")
+assert au.count >= 2 and top_two_share > 0.75
+assert np.all(np.abs(kl_dims - kl_mc) < 4 * kl_mc_se + 1e-3)
 
 # %%
 # the activity measure of the definition above, Var_x(mu_j(x)), against its threshold 0.01
 plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$")
 
 # %% [markdown]
-# Collapse is also a training-dynamics problem: early on the decoder is poor, the reconstruction
+# Collapse is also a matter of training dynamics. Early on the decoder is poor, the reconstruction
 # term gives the encoder little reason to put information in $z$, and the KL term pulls every
-# $q(z_j\mid x)$ to the prior — some units never recover. **KL warm-up** (annealing) multiplies the KL
-# by a weight that rises linearly from 0 to 1 over the first epochs, so the code is used before it
-# is penalised. We train the same MNIST VAE (16 latent dimensions, same initial weights and data
-# order) with and without a 4-epoch warm-up and compare the diagnostics; on this short run the
-# difference is small — try the experiments below to make it larger. Check: for each run, the KL
-# per dimension adds up to the test KL the training loop reported.
-
-# %%
-mnist = load_dataset("embedded", n_train=3000, n_test=1000)
-runs = compare_kl_warmup(mnist.x_train, mnist.x_test, z_dim=16, hidden=(256,), epochs=8,
-                         warmup_epochs=4, lr=2e-3)
-for key, r in runs.items():
-    print(f"{key:7s} test loss {r.test_loss:7.2f}  active units {r.active.count:2d}/16  "
-          f"KL {r.kl_per_dim.sum():5.2f} nats")
-    assert abs(r.kl_per_dim.sum() - r.history[-1]["test_kl"]) < 1e-3 * r.kl_per_dim.sum()
-
-# %%
-plot_active_units(runs["none"].active.variances, threshold=0.01,
-                  ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$ (no warm-up)")
+# $q(z_j\mid x)$ towards the prior; a unit that collapses early may never recover. **KL warm-up**
+# (annealing, as in Bowman et al., *Generating Sentences from a Continuous Space*, 2016, and
+# Sønderby et al., *Ladder Variational Autoencoders*, 2016) multiplies the KL term by a weight that
+# rises linearly from 0 to its final value over the first epochs, so the code is used before it is
+# penalised; in this package it is `train(..., kl_warmup_epochs=E)` (`elbo-edu train --kl-warmup E`).
+#
+# A claim we do **not** make here: that warm-up raises the number of active units of the models
+# in this chapter. On the short runs a chapter can afford — for example a 784-256-32 VAE on the
+# embedded MNIST subset with $\beta=4$, 10 epochs, with and without a 5-epoch warm-up — every one
+# of the 32 units stayed active in both runs, so there was no difference to show. Chapter 13
+# measures warm-up against free bits on one model and several seeds.
 
 # %% [markdown]
 # ## Try this
 #
 # 1. In D11.2 add a third noise level (0.03) and check that $\gamma$ settles near $0.03^2$.
-# 2. Run the two-stage demo with `z_dim=8`: how many units stay active, and does the second stage
-#    still help?
-# 3. Train the MNIST comparison with `z_dim=32` and 20 epochs, or with a KL weight above 1
-#    (`VAE(..., beta=4)` and `train`): when do units start to collapse, and does warm-up save them?
-# 4. Replace the scalar $\gamma$ by one variance per pixel (`learned_var="pixel"`) in D11.2: which
+# 2. Give the first stage of D11.3 8 latent dimensions: how many units stay active, and does the
+#    second stage still bring the codes closer to $q_\phi(z)$?
+# 3. Train the D11.3 experiment with `latent="gaussian"` (the manifold's coordinates are then a
+#    Gaussian already): how far is the aggregate posterior from the prior now, and is a second stage
+#    still worth its cost?
+# 4. Train an MNIST VAE with `z_dim=32`, 30 epochs and a KL weight above 1 (`VAE(..., beta=4)` and
+#    `train`), with and without `kl_warmup_epochs=10`: when do units start to collapse, and does
+#    warm-up save any of them? Count them with `active_units`.
+# 5. Replace the scalar $\gamma$ by one variance per pixel (`learned_var="pixel"`) in D11.2: which
 #    coordinates' variances collapse first?
 
 # %% [markdown]

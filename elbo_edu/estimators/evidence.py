@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import as_float_array, check_positive_int
-from ..distributions import LOG_2PI
+from ..distributions import reparameterize, std_normal_log_prob
 
 __all__ = ["EvidenceEstimate", "evidence_bounds", "iwae_bound", "naive_log_evidence",
            "elbo_estimate", "log_weights"]
@@ -104,8 +104,9 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
               \ (\text{encoder}),\quad z_k = \varepsilon_k\ (\text{prior}),\quad
               \varepsilon_k\sim\mathcal N(0, I)
 
-    With the encoder proposal :math:`\log r(z_k) = -\tfrac12\sum_j(\log 2\pi + \log\sigma_j^2 +
-    \varepsilon_{kj}^2)` is computed from the noise itself (no division by a tiny σ).
+    With the encoder proposal :math:`\log r(z_k) = \log\mathcal N(\varepsilon_k; 0, I) -
+    \tfrac12\sum_j\log\sigma_j^2` (change of variables) is computed from the noise itself (no
+    division by a tiny σ); ``z`` is :func:`elbo_edu.distributions.reparameterize`.
 
     Parameters
     ----------
@@ -166,21 +167,21 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
             acc = _StreamingLogWeights(nb)
             if proposal == "encoder":
                 mu, logvar = (np.asarray(a) for a in model.encode(xb))
-                sd = np.exp(0.5 * logvar)
-                log_r_const = -0.5 * np.sum(LOG_2PI + logvar.astype(np.float64), axis=-1)
+                half_logdet = 0.5 * np.sum(logvar.astype(np.float64), axis=-1)
             kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
             for k0 in range(0, k, kc):
                 kk = min(kc, k - k0)
                 eps = rng.standard_normal((kk, nb, z_dim), dtype=dtype)
+                log_n_eps = std_normal_log_prob(eps.astype(np.float64))
                 if proposal == "encoder":
-                    z = mu + sd * eps
+                    z = reparameterize(np.broadcast_to(mu, eps.shape),
+                                       np.broadcast_to(logvar, eps.shape), eps)
                     lw = np.asarray(model.log_joint(xb, z), dtype=np.float64) - (
-                        log_r_const - 0.5 * np.sum(eps.astype(np.float64) ** 2, axis=-1))
+                        log_n_eps - half_logdet)
                 elif is_fn:
                     lw = model(xb, eps)
                 else:  # log p(x|z) = log p(x, z) - log p(z)
-                    lw = np.asarray(model.log_joint(xb, eps), dtype=np.float64) + 0.5 * (
-                        z_dim * LOG_2PI + np.sum(eps.astype(np.float64) ** 2, axis=-1))
+                    lw = np.asarray(model.log_joint(xb, eps), dtype=np.float64) - log_n_eps
                 lw = np.asarray(lw, dtype=np.float64)
                 if lw.shape != (kk, nb):
                     raise ValueError(f"model: expected log-weights of shape {(kk, nb)} (samples, "
@@ -271,15 +272,17 @@ def log_weights(model, x, k: int, rng: np.random.Generator | None = None, *,
     n, d = x.shape
     if proposal == "encoder":
         mu, logvar = (np.asarray(a) for a in model.encode(x))
-        sd = np.exp(0.5 * logvar)
-        log_r_const = -0.5 * np.sum(LOG_2PI + logvar.astype(np.float64), axis=-1)
+        half_logdet = 0.5 * np.sum(logvar.astype(np.float64), axis=-1)
     out = np.empty((k, n))
     kc = max(1, min(k, int(max_elements) // (n * max(d, z_dim))))
     for k0 in range(0, k, kc):       # chunks along the sample axis: same stream as one big draw
         eps = rng.standard_normal((min(kc, k - k0), n, z_dim), dtype=dtype)
-        sq = 0.5 * np.sum(eps.astype(np.float64) ** 2, axis=-1)
+        log_n_eps = std_normal_log_prob(eps.astype(np.float64))
         if proposal == "prior":
-            out[k0:k0 + kc] = np.asarray(model.log_joint(x, eps), np.float64) + 0.5 * z_dim * LOG_2PI + sq
+            out[k0:k0 + kc] = np.asarray(model.log_joint(x, eps), np.float64) - log_n_eps
         else:
-            out[k0:k0 + kc] = np.asarray(model.log_joint(x, mu + sd * eps), np.float64) - (log_r_const - sq)
+            z = reparameterize(np.broadcast_to(mu, eps.shape), np.broadcast_to(logvar, eps.shape),
+                               eps)
+            out[k0:k0 + kc] = np.asarray(model.log_joint(x, z), np.float64) - (
+                log_n_eps - half_logdet)
     return out

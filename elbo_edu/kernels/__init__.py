@@ -1,52 +1,49 @@
-r"""Fused element-wise kernels for training and evaluation, with a backend switch.
+r"""The backend seam: the element-wise operations of a training step, behind one interface.
 
-Matrix products stay in NumPy (``@`` goes to BLAS). Everything else in a training step is
-element-wise work that NumPy would spread over several passes and temporary arrays; each kernel
-here does it in one loop. Every kernel exists twice with the same signature and the same formulas:
+Matrix products stay in NumPy (``@`` goes to BLAS). The rest of a training step is element-wise
+work, and every piece of it goes through the functions below. Each checks its arguments and
+calls the same-named operation of the active **backend object**
+(:class:`~elbo_edu.kernels.interface.Backend`):
 
-* ``"numba"`` (default): compiled loops (:mod:`._numba_impl`), ``cache=True``, no fastmath;
-* ``"numpy"``: whole-array NumPy twins (:mod:`._numpy_impl`), the readable reference.
+* ``"numpy"`` (:class:`~elbo_edu.kernels.numpy_backend.NumpyBackend`): the package's readable
+  functions themselves (:mod:`elbo_edu.distributions`, :mod:`elbo_edu.nn.activations`,
+  :func:`elbo_edu.optim.adam_update`) — what a student reads is what runs;
+* ``"numba"`` (:class:`~elbo_edu.kernels.numba_backend.NumbaBackend`, the default): the same
+  operations as fused compiled loops, each documented as "the same as <function>, fused".
 
 Pick one with :func:`set_backend` (or the context manager :func:`use_backend`), or with the
-environment variable ``ELBO_EDU_BACKEND=numba|numpy`` before the first kernel call. The tests run
-both and require them to agree (float64 to 1e-12, float32 to 1e-5, relative), and the twins to
-agree with :mod:`elbo_edu.distributions`. numba is only imported when a numba kernel first runs.
+environment variable ``ELBO_EDU_BACKEND=numba|numpy`` before the first call. The tests run both
+and require them to agree (float64 to 1e-12, float32 to 1e-5, relative). :func:`substitute` puts
+another function in place of one operation for a ``with`` block.
 
-API (``(N, K)`` is a batch of rows; all arrays of one call share one float dtype)
----------------------------------------------------------------------------------
-``bias_act_forward(h, b, act="relu", *, slope=0.01) -> h``
-    ``h <- f(h + b)`` in place, right after ``h = x @ W`` (chapter 02).
-``bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None) -> (dpre, db)``
-    ``dpre = dy * f'(pre)`` written with ``y = f(pre)``; ``db = dpre.sum(0)``; ``out`` may be ``dy``.
-``bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None) -> (logp (N,), dlogits)``
-    ``logp_n = sum_d x l - softplus(l)``; ``dlogits = scale * (x - sigmoid(l))`` (chapter 07).
-``gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None) -> (logp, dmean, dlogvar)``
-    diagonal Gaussian, gradients times ``scale`` (chapter 07).
-``reparam_kl(mu, logvar, eps, *, out=None) -> (z, kl (N,))``
-    ``z = mu + exp(logvar/2) eps`` and KL(q || N(0, I)) per row (chapters 05, 08).
-``reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None) -> (dmu, dlogvar)``
-    through ``z`` and ``kl_scale * KL``.
-``adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None``
-    one fused Adam step in place (bias corrections folded into ``step``, ``eps_hat``).
-``in_unit_interval(x) -> bool``
-    every entry in [0, 1], NaN not: the per-batch check of a Bernoulli model, one pass.
-``binarize(x, u, *, out=None) -> b``
-    dynamic binarization ``[u < x]``.
-``logsumexp(a, axis=0)``
-    over the samples axis, stable (chapter 10).
-``kde_log_density(x_eval (M, d), x_data (N, d), bandwidth) -> (M,)``
-    Gaussian kernel density estimate, ``log[(1/(N h^d)) sum_i N((x - x_i)/h; 0, I)]`` (chapter 01).
-``get_backend()``, ``set_backend(name)``, ``use_backend(name)``, ``warmup()``
-    the switch, and a call that compiles everything up front (for a notebook's first cell).
+Operations (``(N, K)`` is a batch of rows; the arrays of one call share one float dtype):
+
+* ``bias_act_forward(h, b, act="relu", *, slope=0.01) -> h``: ``h <- f(h + b)`` in place, right
+  after ``h = x @ W`` (chapter 02);
+* ``bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None) -> (dpre, db)``:
+  ``dpre = dy * f'(pre)`` written with ``y = f(pre)``, ``db = dpre.sum(0)``;
+* ``bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None) -> (logp (N,), dlogits)``,
+  ``continuous_bernoulli_loglik_grad`` (the same arguments) and
+  ``gaussian_loglik_grad(x, mean, logvar (D,), *, scale=1.0, out=None) -> (logp, dmean,
+  dlogvar (D,))``: the log-likelihood per row and ``scale`` times its gradients (chapter 07);
+* ``reparam_kl(mu, logvar, eps, *, out=None) -> (z, kl (N,))`` and
+  ``reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None) -> (dmu, dlogvar)``:
+  ``z = mu + exp(logvar/2) eps`` and KL(q || N(0, I)) per row, and back (chapters 05, 08);
+* ``adam_update(groups, step, b1, b2, eps_hat) -> None``: one Adam step in place for each
+  ``(p, g, m, v)``;
+* ``in_unit_interval(x) -> bool``: every entry in [0, 1], NaN not (the per-batch check of a
+  Bernoulli model, one pass);
+* ``kde_log_density(x_eval (M, d), x_data (N, d), bandwidth) -> (M,)``: the Gaussian kernel
+  density estimate (chapter 01).
 """
-from ._backend import BACKENDS, ENV_VAR, backend_module, get_backend, set_backend
-from ._numpy_impl import ACTIVATIONS
-from .api import (adam_update, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
-                  binarize, gaussian_loglik_grad, in_unit_interval, kde_log_density, logsumexp,
-                  reparam_kl, reparam_kl_backward, use_backend, warmup)
+from .api import (BACKENDS, ENV_VAR, adam_update, backend, get_backend, set_backend, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
+                  continuous_bernoulli_loglik_grad, gaussian_loglik_grad, in_unit_interval,
+                  kde_log_density, reparam_kl, reparam_kl_backward, substitute, use_backend,
+                  warmup)
+from .interface import ACTIVATION_NAMES, OPERATIONS, Backend
 
-__all__ = ["BACKENDS", "ENV_VAR", "ACTIVATIONS", "get_backend", "set_backend", "use_backend",
-           "backend_module", "warmup",
+__all__ = ["BACKENDS", "ENV_VAR", "ACTIVATION_NAMES", "OPERATIONS", "Backend", "backend",
+           "get_backend", "set_backend", "use_backend", "substitute", "warmup",
            "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
-           "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
-           "in_unit_interval", "binarize", "logsumexp", "kde_log_density"]
+           "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl",
+           "reparam_kl_backward", "adam_update", "in_unit_interval", "kde_log_density"]

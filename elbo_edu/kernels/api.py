@@ -1,4 +1,9 @@
-"""The public kernel functions: check the arguments, then call the active backend.
+"""The public operations of the seam: check the arguments, then call the active backend object.
+
+The switch lives here too: the backend is read once from the environment variable
+``ELBO_EDU_BACKEND`` (default ``"numba"``) and can be changed at any time with
+:func:`set_backend` / :func:`use_backend`. numba itself is imported only when the numba backend is
+first needed, so ``import elbo_edu`` stays fast.
 
 The checks are cheap (types, dtypes, shapes, contiguity, never a pass over the data) because these
 functions sit on the hot path of every training step. Arrays written in place must already be
@@ -8,21 +13,93 @@ dtypes are an error rather than a silent upcast (float32 training must stay floa
 from __future__ import annotations
 
 import contextlib
+import importlib
 import numbers
+import os
 import time
 
 import numpy as np
 
 from .._checks import as_float_array, check_positive_float
-from ._backend import backend_module, get_backend, set_backend
-from ._numpy_impl import ACTIVATIONS
+from .interface import ACTIVATION_NAMES, Backend
 
-__all__ = ["bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
-           "gaussian_loglik_grad", "reparam_kl", "reparam_kl_backward", "adam_update",
-           "in_unit_interval", "binarize", "logsumexp", "kde_log_density", "warmup",
-           "use_backend"]
+__all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "use_backend", "backend",
+           "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
+           "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl",
+           "reparam_kl_backward", "adam_update", "in_unit_interval", "kde_log_density",
+           "warmup", "substitute"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# ----------------------------------------------------------------------------- the switch
+BACKENDS = ("numba", "numpy")
+ENV_VAR = "ELBO_EDU_BACKEND"
+
+_CLASSES = {"numba": (".numba_backend", "NumbaBackend"),
+            "numpy": (".numpy_backend", "NumpyBackend")}
+_state: dict = {"name": None, "object": None}
+_objects: dict = {}
+
+
+def _check_name(name, what: str) -> str:
+    if not isinstance(name, str) or name.strip().lower() not in BACKENDS:
+        raise ValueError(f"{what}: expected one of {BACKENDS}, got {name!r}")
+    return name.strip().lower()
+
+
+def get_backend() -> str:
+    """The name of the active backend, ``"numba"`` or ``"numpy"``."""
+    if _state["name"] is None:
+        _state["name"] = _check_name(os.environ.get(ENV_VAR, "numba"), ENV_VAR)
+    return _state["name"]
+
+
+def set_backend(name: str) -> str:
+    """Select the backend for every later operation; returns the previous one's name.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not one of :data:`BACKENDS`, or numba cannot be imported.
+    """
+    name = _check_name(name, "name")
+    previous = get_backend()
+    _load(name)  # fail now, not at the first operation
+    _state["name"], _state["object"] = name, None
+    return previous
+
+
+def _load(name: str) -> Backend:
+    obj = _objects.get(name)
+    if obj is None:
+        module, cls = _CLASSES[name]
+        try:
+            obj = _objects[name] = getattr(importlib.import_module(module, __package__), cls)()
+        except ImportError as exc:  # pragma: no cover - numba is a hard dependency
+            raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+    return obj
+
+
+def backend(name: str | None = None) -> Backend:
+    """The backend object ``name`` (default: the active one). One object per backend, so an
+    operation substituted on it (:meth:`Backend.substitute`) is seen by every caller."""
+    if name is not None:
+        return _load(_check_name(name, "name"))
+    obj = _state["object"]
+    if obj is None:
+        obj = _state["object"] = _load(get_backend())
+    return obj
+
+
+@contextlib.contextmanager
+def use_backend(name: str):
+    """``with use_backend("numpy"): ...`` runs the block with another backend, then restores."""
+    previous = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -60,11 +137,11 @@ def _two_d(a, name):
 
 
 def _act(act, slope):
-    if act not in ACTIVATIONS:
-        raise ValueError(f"act: expected one of {sorted(ACTIVATIONS)}, got {act!r}")
+    if act not in ACTIVATION_NAMES:
+        raise ValueError(f"act: expected one of {ACTIVATION_NAMES}, got {act!r}")
     if act == "leaky_relu" and not (np.isfinite(slope) and slope >= 0):
         raise ValueError(f"slope: expected a finite non-negative number, got {slope!r}")
-    return ACTIVATIONS[act]
+    return float(slope)
 
 
 def _scalar(value, name):
@@ -92,10 +169,10 @@ def bias_act_forward(h, b, act="relu", *, slope=0.01):
     -------
     h : the same array, now :math:`f(h + b)`
     """
-    code = _act(act, slope)
+    slope = _act(act, slope)
     _outp(_two_d(h, "h"), "h", h, "h")
     b = _inp(b, "b", h, "h", (h.shape[1],))
-    return backend_module().bias_act_forward(h, b, code, slope)
+    return backend().bias_act_forward(h, b, act, slope)
 
 
 def bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None):
@@ -114,11 +191,11 @@ def bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None):
     dpre : (N, K)
     db : (K,)
     """
-    code = _act(act, slope)
+    slope = _act(act, slope)
     _two_d(y, "y")
     dy = _inp(dy, "dy", y, "y")
     out = np.empty_like(y) if out is None else _outp(out, "out", y, "y")
-    return backend_module().bias_act_backward(dy, y, code, slope, out)
+    return backend().bias_act_backward(dy, y, act, slope, out)
 
 
 # ------------------------------------------------------------------- likelihoods (chapter 07)
@@ -144,33 +221,51 @@ def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     _two_d(x, "x")
     logits = _inp(logits, "logits", x, "x")
     out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
-    return backend_module().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+    return backend().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+
+
+def continuous_bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
+    r"""Continuous-Bernoulli log-density per row and ``scale`` times its gradient (chapter 07;
+    :func:`elbo_edu.distributions.continuous_bernoulli_log_prob`).
+
+    .. math:: \log p(x_n\mid\ell_n) = \sum_d x_{nd}\ell_{nd} - \operatorname{softplus}(\ell_{nd})
+              + \log C(\ell_{nd}),\qquad \text{out} = s\,(x - \mathbb E[x\mid\ell])
+
+    Arguments and returns as :func:`bernoulli_loglik_grad`.
+    """
+    _two_d(x, "x")
+    logits = _inp(logits, "logits", x, "x")
+    out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
+    return backend().continuous_bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
 
 
 def gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None):
-    r"""Diagonal-Gaussian log-density per row and ``scale`` times its gradients (chapter 07, D7.1).
+    r"""Diagonal-Gaussian log-density per row and ``scale`` times its gradients (chapter 07, D7.1),
+    the log-variance shared by the rows (a decoder's fixed or learned variance).
 
     .. math:: \log\mathcal N(x;\mu,\sigma^2) = -\tfrac12\sum_d\big[\log 2\pi + \log\sigma_d^2
               + (x_d-\mu_d)^2/\sigma_d^2\big]
 
     Parameters
     ----------
-    x, mean, logvar : float arrays (N, D) of one dtype
+    x, mean : float arrays (N, D) of one dtype
+    logvar : array (D,) or scalar (shared by every dimension), dtype of ``x``
     scale : float
-    out : pair of arrays (N, D), optional, receiving ``dmean`` and ``dlogvar``
+    out : array (N, D), optional, receives ``dmean``; may be ``mean`` itself.
 
     Returns
     -------
     logp : (N,)
     dmean : (N, D) = s (x - mu) / var
-    dlogvar : (N, D) = s ((x - mu)^2 / var - 1) / 2
+    dlogvar : (D,) = s sum_n ((x - mu)^2 / var - 1) / 2
     """
     _two_d(x, "x")
-    mean, logvar = _inp(mean, "mean", x, "x"), _inp(logvar, "logvar", x, "x")
-    if out is None:
-        out = (np.empty_like(x), np.empty_like(x))
-    dm, dlv = _outp(out[0], "out[0]", x, "x"), _outp(out[1], "out[1]", x, "x")
-    return backend_module().gaussian_loglik_grad(x, mean, logvar, _scalar(scale, "scale"), dm, dlv)
+    mean = _inp(mean, "mean", x, "x")
+    if isinstance(logvar, np.ndarray) and logvar.dtype == x.dtype and logvar.ndim == 0:
+        logvar = np.full(x.shape[1], logvar, dtype=x.dtype)
+    logvar = _inp(logvar, "logvar", x, "x", (x.shape[1],))
+    out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
+    return backend().gaussian_loglik_grad(x, mean, logvar, _scalar(scale, "scale"), out)
 
 
 # ---------------------------------------------------- reparameterization + KL (chapters 05, 08)
@@ -193,7 +288,7 @@ def reparam_kl(mu, logvar, eps, *, out=None):
     mu = np.ascontiguousarray(_two_d(mu, "mu"))   # a strided view would not vectorise
     logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
     out = np.empty_like(mu) if out is None else _outp(out, "out", mu, "mu")
-    return backend_module().reparam_kl(mu, logvar, eps, out)
+    return backend().reparam_kl(mu, logvar, eps, out)
 
 
 def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
@@ -213,28 +308,36 @@ def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
     if out is None:
         out = (np.empty_like(mu), np.empty_like(mu))
     dmu, dlv = _outp(out[0], "out[0]", mu, "mu"), _outp(out[1], "out[1]", mu, "mu")
-    return backend_module().reparam_kl_backward(dz, mu, logvar, eps,
+    return backend().reparam_kl_backward(dz, mu, logvar, eps,
                                                 _scalar(kl_scale, "kl_scale"), dmu, dlv)
 
 
 # ------------------------------------------------------------------------------- Adam
-def adam_update(p, g, m, v, step, b1, b2, eps_hat):
-    r"""One Adam update of ``p`` and its moments ``m``, ``v``, in place, fused in one loop.
+def adam_update(groups, step, b1, b2, eps_hat):
+    r"""One Adam update in place for each ``(p, g, m, v)`` of ``groups``
+    (:func:`elbo_edu.optim.adam_update`, fused by the numba backend).
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
               \quad p \leftarrow p - \text{step}\cdot\frac{m}{\sqrt v + \hat\epsilon}
 
-    with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
-    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}` (see :class:`elbo_edu.optim.Adam`).
-    All four arrays: one shape and dtype, C-contiguous (a flat buffer of every parameter works).
+    with the bias corrections folded into ``step`` and ``eps_hat`` (see
+    :class:`elbo_edu.optim.Adam`); ``m`` and ``v`` are flushed to zero below the smallest normal
+    number. The four arrays of a group: one shape and float dtype, C-contiguous, ``p``, ``m``,
+    ``v`` writeable.
     """
-    _float(p, "p")
-    _outp(p, "p", p, "p")
-    g = _inp(g, "g", p, "p")
-    _outp(m, "m", p, "p")
-    _outp(v, "v", p, "p")
-    backend_module().adam_update(p, g, m, v, _scalar(step, "step"), _scalar(b1, "b1"),
-                                 _scalar(b2, "b2"), _scalar(eps_hat, "eps_hat"))
+    checked = []
+    for i, grp in enumerate(groups):
+        if not isinstance(grp, (tuple, list)) or len(grp) != 4:
+            raise ValueError(f"groups[{i}]: expected a tuple (p, g, m, v)")
+        p, g, m, v = grp
+        _float(p, f"groups[{i}].p")
+        _outp(p, f"groups[{i}].p", p, "p")
+        g = _inp(g, f"groups[{i}].g", p, "p")
+        _outp(m, f"groups[{i}].m", p, "p")
+        _outp(v, f"groups[{i}].v", p, "p")
+        checked.append((p, g, m, v))
+    backend().adam_update(checked, _scalar(step, "step"), _scalar(b1, "b1"), _scalar(b2, "b2"),
+                          _scalar(eps_hat, "eps_hat"))
 
 
 # ------------------------------------------------------------------------- data checks
@@ -242,36 +345,10 @@ def in_unit_interval(x) -> bool:
     """``True`` when every entry of the float array ``x`` lies in [0, 1] (NaN does not), in one
     pass: the check a Bernoulli model runs on each training batch (chapter 07)."""
     _float(x, "x")
-    return backend_module().in_unit_interval(x if x.flags.c_contiguous
-                                             else np.ascontiguousarray(x))
-
-
-# ------------------------------------------------------------------------- binarization
-def binarize(x, u, *, out=None):
-    """Dynamic binarization ``b = [u < x]`` from uniforms ``u`` (same as
-    :func:`elbo_edu.data.binarize_dynamic` given the same uniforms). ``x``, ``u``, ``out``: one
-    shape and dtype; ``out`` may be ``u``."""
-    _float(x, "x")
-    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)
-    u = _inp(u, "u", x, "x")
-    out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
-    return backend_module().binarize(x, u, out)
+    return backend().in_unit_interval(x if x.flags.c_contiguous else np.ascontiguousarray(x))
 
 
 # ------------------------------------------------------------------------- evaluation
-def logsumexp(a, axis=0):
-    r""":math:`\log\sum_k e^{a_k}` along ``axis`` (default 0: the samples of an importance-
-    sampling estimate, shape (K, N) -> (N,)), shifted by the maximum so nothing overflows.
-    ``-inf`` entries are allowed (a zero weight); a slice of all ``-inf`` gives ``-inf``."""
-    a = as_float_array(a, "a", ndim_min=1, finite=False)
-    if not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
-        raise ValueError(f"axis: expected an integer in [{-a.ndim}, {a.ndim - 1}], got {axis!r}")
-    moved = np.moveaxis(a, axis, 0)
-    rest = moved.shape[1:]
-    flat = np.ascontiguousarray(moved).reshape(moved.shape[0], -1)
-    return backend_module().logsumexp(flat).reshape(rest)
-
-
 def kde_log_density(x_eval, x_data, bandwidth):
     r"""Log of the Gaussian kernel density estimate at each row of ``x_eval`` (chapter 01, D1.3).
 
@@ -303,18 +380,15 @@ def kde_log_density(x_eval, x_data, bandwidth):
     dt = np.result_type(xe.dtype, xd.dtype)
     xe = np.ascontiguousarray(xe, dtype=dt)
     xd = np.ascontiguousarray(xd, dtype=dt)
-    return backend_module().kde_log_density(xe, xd, h)
+    return backend().kde_log_density(xe, xd, h)
 
 
 # ------------------------------------------------------------------------- utilities
-@contextlib.contextmanager
-def use_backend(name: str):
-    """``with use_backend("numpy"): ...`` runs the block with another backend, then restores."""
-    previous = set_backend(name)
-    try:
-        yield
-    finally:
-        set_backend(previous)
+def substitute(operation: str, function):
+    """``with substitute("bias_act_forward", my_function): ...`` runs the block with
+    ``my_function`` in place of one operation of the active backend
+    (:meth:`elbo_edu.kernels.interface.Backend.substitute`; the public checks above still run)."""
+    return backend().substitute(operation, function)
 
 
 def warmup(dtypes=(np.float32, np.float64)) -> float:
@@ -330,16 +404,15 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
     for dt in dtypes:
         dt = np.dtype(dt)
         a, b, c = (rng.uniform(0.1, 0.9, (3, 4)).astype(dt) for _ in range(3))
-        for act in ACTIVATIONS:
+        for act in ACTIVATION_NAMES:
             y = bias_act_forward(a.copy(), b[0], act)
             bias_act_backward(c, y, act)
         bernoulli_loglik_grad(a, b)
-        gaussian_loglik_grad(a, b, c)
+        continuous_bernoulli_loglik_grad(a, b)
+        gaussian_loglik_grad(a, b, c[0])
         reparam_kl(a, b, c)
         reparam_kl_backward(a, b, c, a)
-        adam_update(a.copy(), b, c.copy(), c.copy(), 1e-3, 0.9, 0.999, 1e-8)
+        adam_update([(a.copy(), b, c.copy(), c.copy())], 1e-3, 0.9, 0.999, 1e-8)
         in_unit_interval(a)
-        binarize(a, b)
-        logsumexp(a)
         kde_log_density(a, b, 0.5)
     return time.perf_counter() - t0

@@ -11,8 +11,8 @@ Two symptoms measure this:
   nats each dimension carries (a collapsed one carries none).
 
 KL warm-up (annealing) multiplies the KL term by a weight rising from 0 to 1 over the first epochs,
-so the encoder can start to use the latents before the KL penalty pushes them back to the prior.
-:func:`compare_kl_warmup` trains the same model with and without it and reports both diagnostics.
+so the encoder can start to use the latents before the KL penalty pushes them back to the prior
+(``elbo_edu.train.train(..., kl_warmup_epochs=...)``; chapter 11 compares the two schedules).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 from .._checks import as_float_array, check_positive_int
 from ..distributions import kl_normal
 
-__all__ = ["ActiveUnits", "active_units", "kl_per_dimension", "WarmupResult", "compare_kl_warmup"]
+__all__ = ["ActiveUnits", "active_units", "kl_per_dimension"]
 
 
 def _encode_all(model, x, batch_size: int):
@@ -69,40 +69,3 @@ def kl_per_dimension(model, x, *, batch_size: int = 1000) -> np.ndarray:
     mu, lv = _encode_all(model, x, batch_size)
     zeros = np.zeros_like(mu)
     return kl_normal(mu, lv, zeros, zeros).mean(axis=0)
-
-
-class WarmupResult(NamedTuple):
-    """One run of :func:`compare_kl_warmup`."""
-    warmup_epochs: int
-    test_loss: float
-    active: ActiveUnits
-    kl_per_dim: np.ndarray
-    history: list
-
-
-def compare_kl_warmup(x_train, x_test, *, z_dim: int = 16, hidden=(256,), epochs: int = 10,
-                      warmup_epochs: int = 5, likelihood: str = "bernoulli", batch_size: int = 128,
-                      lr: float = 1e-3, seed: int = 0, dtype=np.float32) -> dict:
-    r"""Train one VAE without and one with KL warm-up; compare collapse diagnostics (D11.4).
-
-    Both runs use the same initial weights and data order (``seed``); only the KL weight schedule
-    differs (``elbo_edu.train.train(..., kl_warmup_epochs=...)``).
-
-    Returns
-    -------
-    dict
-        ``{"none": WarmupResult, "warmup": WarmupResult}``; each holds the final test negative
-        ELBO, the active units and the KL per dimension measured on ``x_test``.
-    """
-    from ..train import train
-    from ..vae import VAE
-
-    out = {}
-    for key, w in (("none", 0), ("warmup", int(warmup_epochs))):
-        model = VAE(x_train.shape[1], z_dim, hidden=hidden, likelihood=likelihood, dtype=dtype,
-                    rng=np.random.default_rng(seed))
-        hist = train(model, (x_train, x_test), epochs=epochs, batch_size=batch_size, lr=lr,
-                     kl_warmup_epochs=w, seed=seed, progress=False)
-        out[key] = WarmupResult(w, float(hist[-1]["test_loss"]), active_units(model, x_test),
-                                kl_per_dimension(model, x_test), hist)
-    return out

@@ -5,32 +5,46 @@ optimal γ for fixed reconstructions is the mean squared reconstruction error pe
 :math:`\gamma^\star = \frac1D\mathbb E\lVert x-\hat x\rVert^2`. When the data lie exactly on a
 low-dimensional manifold that the decoder can reproduce, this error can be driven to zero, and
 the objective rewards pushing γ down without end (each halving of γ gains
-:math:`\tfrac D2\log 2` nats per point); when the data carry noise of variance :math:`\sigma^2`
+:math:`\tfrac{D-r}2\log 2` nats per point for an r-dimensional manifold: the r used posterior
+variances must shrink with γ, which costs :math:`\tfrac r2\log 2` of the :math:`\tfrac D2\log 2`);
+when the data carry noise of variance :math:`\sigma^2`
 off the manifold, γ settles near :math:`\sigma^2` instead. (Dai & Wipf, *Diagnosing and Enhancing
 VAE Models*.)
 
 :func:`manifold_data` makes such data: a 2-D Gaussian latent sent into 10-D by a fixed smooth
-nonlinear map; :func:`gamma_shrinkage_demo` trains the ``"gaussian-learned"`` VAE on it with and
-without noise and records γ after every epoch.
+nonlinear map. Chapter 11 trains the ``"gaussian-learned"`` VAE on it with and without noise and
+records γ after every epoch.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .._checks import check_positive_int
-from ._fit import fit
 
-__all__ = ["manifold_data", "gamma_shrinkage_demo"]
+__all__ = ["manifold_data"]
+
+#: Centres of the four clusters of ``latent="clusters"`` (the corners of a square) and their spread.
+CLUSTER_CENTRES = np.array([[2.0, 2.0], [-2.0, 2.0], [2.0, -2.0], [-2.0, -2.0]])
+CLUSTER_STD = 0.25
 
 
 def manifold_data(n: int, rng: np.random.Generator, *, ambient_dim: int = 10, noise: float = 0.0,
-                  map_seed: int = 0) -> np.ndarray:
+                  map_seed: int = 0, latent: str = "gaussian") -> np.ndarray:
     r"""Points on a 2-D manifold in ``ambient_dim`` dimensions, plus optional isotropic noise.
 
-    .. math:: u\sim\mathcal N(0, I_2),\qquad x = \tanh(Au + c) + \sigma\,\xi,\quad \xi\sim\mathcal N(0, I)
+    .. math:: x = \tanh(Au + c) + \sigma\,\xi,\quad \xi\sim\mathcal N(0, I)
 
     with a fixed random :math:`A` (ambient_dim × 2) and :math:`c` drawn from ``map_seed`` (the same
-    manifold for every call). Returns (n, ambient_dim).
+    manifold for every call). The intrinsic coordinates ``u`` are :math:`\mathcal N(0, I_2)`
+    (``latent="gaussian"``) or four well-separated clusters, :math:`u = m_k + 0.25\,\eta` with
+    :math:`m_k` a random corner of the square :math:`(\pm2, \pm2)` (``latent="clusters"``: data
+    whose codes cannot fill a Gaussian prior without holes, D11.3). Returns (n, ambient_dim).
+
+    Raises
+    ------
+    ValueError
+        ``n`` or ``ambient_dim`` not a positive integer, ``noise`` negative or not finite,
+        ``latent`` not one of the two names.
     """
     n = check_positive_int(n, "n")
     ambient_dim = check_positive_int(ambient_dim, "ambient_dim")
@@ -38,32 +52,11 @@ def manifold_data(n: int, rng: np.random.Generator, *, ambient_dim: int = 10, no
         raise ValueError(f"noise: expected a standard deviation >= 0, got {noise!r}")
     g = np.random.default_rng(map_seed)
     a, c = g.standard_normal((ambient_dim, 2)), 0.5 * g.standard_normal(ambient_dim)
-    x = np.tanh(rng.standard_normal((n, 2)) @ a.T + c)
+    if latent == "gaussian":
+        u = rng.standard_normal((n, 2))
+    elif latent == "clusters":
+        u = CLUSTER_CENTRES[rng.integers(0, len(CLUSTER_CENTRES), n)] + CLUSTER_STD * rng.standard_normal((n, 2))
+    else:
+        raise ValueError(f"latent: expected 'gaussian' or 'clusters', got {latent!r}")
+    x = np.tanh(u @ a.T + c)
     return x + noise * rng.standard_normal(x.shape) if noise > 0 else x
-
-
-def gamma_shrinkage_demo(*, noise_levels=(0.0, 0.1), n: int = 2000, epochs: int = 40,
-                         z_dim: int = 2, hidden=(64, 64), lr: float = 1e-2, batch_size: int = 50,
-                         seed: int = 0) -> dict:
-    r"""Train a ``"gaussian-learned"`` VAE (scalar γ) on :func:`manifold_data` per noise level (D11.2).
-
-    Returns
-    -------
-    dict
-        ``{noise: array (epochs,)}`` of γ = exp(log_gamma) after each epoch. Without noise γ keeps
-        falling (towards 0); with noise σ it levels off near σ² (at most a few times above it,
-        the gap being the reconstruction error the small decoder has left).
-    """
-    from ..vae import VAE
-
-    epochs = check_positive_int(epochs, "epochs")
-    out = {}
-    for noise in noise_levels:
-        rng = np.random.default_rng(seed)
-        x = manifold_data(n, rng, noise=float(noise))
-        model = VAE(x.shape[1], z_dim, hidden=hidden, likelihood="gaussian-learned",
-                    activation="tanh", dtype=np.float64, rng=np.random.default_rng(seed))
-        gammas = fit(model, x, epochs=epochs, batch_size=batch_size, lr=lr, rng=rng,
-                     on_epoch=lambda m: float(np.exp(m.params["log_gamma"])))
-        out[float(noise)] = np.array(gammas)
-    return out

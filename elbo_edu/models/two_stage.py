@@ -3,10 +3,17 @@ r"""The two-stage VAE of Dai & Wipf, and the sample-quality score that measures 
 A trained VAE's latent codes need not look like its prior: the *aggregate posterior*
 :math:`q(z) = \frac1N\sum_n q(z\mid x_n)` can leave holes and clumps in :math:`\mathcal N(0, I)`,
 and decoding prior samples that fall in the holes gives poor data. The two-stage remedy (Dai &
-Wipf, *Diagnosing and Enhancing VAE Models*) fits a second, small VAE to the first one's codes
-:math:`u_n = \mu_\phi(x_n)`; sampling then goes :math:`z_2\sim\mathcal N(0,I) \to u =
-\text{decoder}_2(z_2) \to x = \text{decoder}_1(u)`, so the codes fed to the first decoder follow
+Wipf, *Diagnosing and Enhancing VAE Models*, 2019) fits a second, small VAE to draws from
+:math:`q(z)`, that is to codes :math:`u = \mu_\phi(x_n) + \sigma_\phi(x_n)\odot\varepsilon` with
+:math:`\varepsilon\sim\mathcal N(0, I)`; sampling then goes :math:`z_2\sim\mathcal N(0,I) \to
+u\sim p_2(u\mid z_2) \to x = \text{decoder}_1(u)`, so the codes fed to the first decoder follow
 :math:`q(z)` rather than the prior.
+
+Why draws and not the means :math:`\mu_\phi(x_n)`: in the dimensions the first stage does not use,
+:math:`q(z_j\mid x) \approx \mathcal N(0, 1)` for every x, so the means are all near 0 while
+:math:`q(z_j)` is a unit Gaussian. Trained on means, the second stage would see data squeezed onto
+the used dimensions, a lower-dimensional manifold again, which is the very problem the second
+stage is there to avoid (its γ would collapse as the first one's did).
 
 Sample quality is scored by the kernel two-sample statistic :func:`mmd2` (maximum mean
 discrepancy, Gretton et al., *A Kernel Two-Sample Test*) between generated points and held-out
@@ -21,7 +28,7 @@ import numpy as np
 from .._checks import as_float_array, check_positive_float, check_positive_int
 from ._fit import fit
 
-__all__ = ["mmd2", "median_bandwidth", "TwoStageVAE", "two_stage_demo"]
+__all__ = ["mmd2", "median_bandwidth", "TwoStageVAE"]
 
 
 def _sq_dists(a, b):
@@ -70,7 +77,8 @@ class TwoStageVAE:
     first : elbo_edu.vae.VAE
         Trained on the data.
     second : elbo_edu.vae.VAE
-        With ``x_dim == first.z_dim``, trained on the first one's posterior means (see :meth:`fit`).
+        With ``x_dim == first.z_dim`` and a ``"gaussian-learned"`` likelihood, trained on draws from
+        the first one's aggregate posterior (see :meth:`fit`).
     """
 
     def __init__(self, first, second):
@@ -80,77 +88,43 @@ class TwoStageVAE:
 
     @classmethod
     def fit(cls, first, x, *, z_dim: int | None = None, hidden=(64, 64), epochs: int = 30,
-            batch_size: int = 100, lr: float = 3e-3, seed: int = 0) -> "TwoStageVAE":
-        """Fit the second stage (learned-variance Gaussian VAE) to ``first.encode(x)`` means.
+            batch_size: int = 50, lr: float = 3e-3, draws_per_point: int = 2,
+            seed: int = 0) -> "TwoStageVAE":
+        r"""Fit the second stage (learned-variance Gaussian VAE) to draws from ``first``'s q(z).
 
+        Each row of ``x`` contributes ``draws_per_point`` codes
+        :math:`u = \mu_\phi(x) + \exp(\tfrac12\log\sigma^2_\phi(x))\odot\varepsilon` (D8.1).
         ``z_dim`` defaults to ``first.z_dim`` (as in Dai & Wipf). The first stage is not changed.
+
+        Raises
+        ------
+        ValueError
+            ``x`` not a 2-D float array of ``first.x_dim`` columns; a count not a positive integer.
         """
-        from ..vae import VAE
+        from ..vae import VAE, reparameterize
 
         x = as_float_array(x, "x")
-        codes = np.concatenate([np.asarray(first.encode(x[i:i + 1000])[0], np.float64)
-                                for i in range(0, len(x), 1000)])
+        draws = check_positive_int(draws_per_point, "draws_per_point")
+        rng = np.random.default_rng(seed)
+        codes = []
+        for i in range(0, len(x), 1000):
+            mu, logvar = (np.asarray(a, np.float64) for a in first.encode(x[i:i + 1000]))
+            codes += [reparameterize(mu, logvar, rng.standard_normal(mu.shape)) for _ in range(draws)]
         z_dim = first.z_dim if z_dim is None else check_positive_int(z_dim, "z_dim")
         second = VAE(first.z_dim, z_dim, hidden=hidden, likelihood="gaussian-learned",
                      dtype=np.float64, rng=np.random.default_rng(seed))
-        fit(second, codes, epochs=check_positive_int(epochs, "epochs"), batch_size=batch_size,
-            lr=lr, rng=np.random.default_rng(seed + 1))
+        fit(second, np.concatenate(codes), epochs=check_positive_int(epochs, "epochs"),
+            batch_size=batch_size, lr=lr, rng=np.random.default_rng(seed + 1))
         return cls(first, second)
 
     def sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Latent codes u = decoder_2(z_2), z_2 ~ N(0, I): (n, first.z_dim)."""
+        r"""Latent codes drawn from the second stage: :math:`z_2\sim\mathcal N(0, I)`,
+        :math:`u\sim\mathcal N(\text{decoder}_2(z_2), \gamma_2 I)`; shape (n, first.z_dim)."""
         z2 = rng.standard_normal((check_positive_int(n, "n"), self.second.z_dim))
-        return np.asarray(self.second.decode(z2), np.float64)
+        mean = np.asarray(self.second.decode(z2), np.float64)
+        return mean + np.exp(0.5 * self.second.params["log_gamma"]) * rng.standard_normal(mean.shape)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Data-space samples: the first decoder's mean at :meth:`sample_codes`, (n, x_dim)."""
         u = self.sample_codes(n, rng).astype(self.first.dtype)
         return self.first.likelihood.mean(self.first.decode(u))
-
-
-def two_stage_demo(*, n_train: int = 3000, z_dim: int = 4, noise: float = 0.02, epochs: int = 40,
-                   lr: float = 1e-2, batch_size: int = 50, n_draws: int = 20, n_eval: int = 500,
-                   seed: int = 0) -> dict:
-    r"""First stage vs two stages on 2-D-manifold data in 10-D, scored by MMD² to held-out data (D11.3).
-
-    The first stage is a ``"gaussian-learned"`` VAE with more latent dimensions (``z_dim``) than the
-    manifold has (2): as Dai & Wipf predict, γ shrinks, the extra dimensions go unused and the codes
-    of the used ones do not fill the prior evenly, so prior samples decode off the data. The second
-    stage learns the distribution of the codes.
-
-    Each of ``n_draws`` rounds takes one random held-out subset and scores a fresh sample of
-    ``n_eval`` points from each sampler against it (same kernel width for all), so the improvement
-    is a paired difference with a standard error.
-
-    Returns
-    -------
-    dict
-        ``mmd_first``, ``mmd_two_stage``, ``mmd_data`` (a fresh sample of the true data: the floor),
-        arrays (n_draws,); ``improvement`` = mean of first − two-stage, ``improvement_se``;
-        ``gamma_first``, ``gamma_second``; and the fitted ``model`` (a :class:`TwoStageVAE`).
-    """
-    from ..vae import VAE
-    from .manifold import manifold_data
-
-    rng = np.random.default_rng(seed)
-    x_train = manifold_data(check_positive_int(n_train, "n_train"), rng, noise=noise)
-    x_test = manifold_data(2 * check_positive_int(n_eval, "n_eval"), rng, noise=noise)
-    first = VAE(x_train.shape[1], check_positive_int(z_dim, "z_dim"), hidden=(64, 64),
-                likelihood="gaussian-learned", activation="tanh", dtype=np.float64,
-                rng=np.random.default_rng(seed))
-    fit(first, x_train, epochs=epochs, batch_size=batch_size, lr=lr, rng=np.random.default_rng(seed + 1))
-    model = TwoStageVAE.fit(first, x_train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-    h = median_bandwidth(x_test, x_test)
-    rows = {"mmd_first": [], "mmd_two_stage": [], "mmd_data": []}
-    draw = np.random.default_rng(seed + 2)
-    for _ in range(check_positive_int(n_draws, "n_draws")):
-        ref = x_test[draw.choice(len(x_test), n_eval, replace=False)]
-        rows["mmd_first"].append(mmd2(first.sample(n_eval, draw), ref, h))
-        rows["mmd_two_stage"].append(mmd2(model.sample(n_eval, draw), ref, h))
-        rows["mmd_data"].append(mmd2(manifold_data(n_eval, draw, noise=noise), ref, h))
-    out = {k: np.array(v) for k, v in rows.items()}
-    diff = out["mmd_first"] - out["mmd_two_stage"]
-    out.update(improvement=float(diff.mean()), improvement_se=float(diff.std(ddof=1) / np.sqrt(len(diff))),
-               gamma_first=float(np.exp(first.params["log_gamma"])),
-               gamma_second=float(np.exp(model.second.params["log_gamma"])), model=model)
-    return out

@@ -1,17 +1,20 @@
 r"""Element-wise activations, each a module of its own so it can be gradient-checked alone
 (chapter 02, D2.4).
 
-Each backward multiplies the upstream gradient by the derivative of the activation, written in terms
-of what forward already computed:
+Each activation is two formulas, written once as the static methods ``function(x, slope)`` and
+``derivative(y, slope)``; the derivative is expressed through the *output* :math:`y = f(x)`, so
+backward needs only what forward returned. The NumPy backend of :mod:`elbo_edu.kernels` calls
+exactly these methods (a :class:`~elbo_edu.nn.Dense` layer's ``activation=`` argument names one
+of them), the numba backend fuses the same formulas into the bias addition.
 
 =========  ==========================================  ==========================================
-module     forward :math:`y = f(x)`                    derivative :math:`f'(x)`
+module     forward :math:`y = f(x)`                    derivative :math:`f'(x)` through :math:`y`
 =========  ==========================================  ==========================================
-ReLU       :math:`\max(x, 0)`                          :math:`[x > 0]`
-LeakyReLU  :math:`x` if :math:`x>0` else :math:`ax`    :math:`1` or :math:`a`
+ReLU       :math:`\max(x, 0)`                          :math:`[y > 0]`
+LeakyReLU  :math:`x` if :math:`x>0` else :math:`ax`    :math:`1` if :math:`y>0` else :math:`a`
 Tanh       :math:`\tanh x`                             :math:`1 - y^2`
 Sigmoid    :math:`1/(1+e^{-x})`                        :math:`y(1-y)`
-Softplus   :math:`\log(1+e^{x})`                       :math:`\sigma(x)`
+Softplus   :math:`\log(1+e^{x})`                       :math:`\sigma(x) = 1 - e^{-y}`
 Identity   :math:`x`                                   :math:`1`
 =========  ==========================================  ==========================================
 """
@@ -19,59 +22,64 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._math import sigmoid, softplus
+from ..special import sigmoid, softplus
 from .module import Module
 
-__all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity", "sigmoid", "softplus"]
+__all__ = ["Activation", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity",
+           "ACTIVATION_MODULES", "sigmoid", "softplus"]
 
 
-class _Elementwise(Module):
-    """Shared plumbing: save what forward needs, check the upstream shape in backward.
+class Activation(Module):
+    """An element-wise activation module: ``forward`` applies :meth:`function`, ``backward``
+    multiplies by :meth:`derivative` of the saved output. ``name`` is its name at the seam."""
 
-    ``kernel`` names the same function in :data:`elbo_edu.kernels.ACTIVATIONS`, so a
-    :class:`~elbo_edu.nn.Sequential` can fuse ``Linear -> activation`` into one kernel pass.
-    """
-
-    kernel: str | None = None
+    name = ""
     slope = 0.01
 
     def __init__(self):
         super().__init__(np.float64)  # activations have no parameters; they keep the input dtype
 
+    @staticmethod
+    def function(x, slope):  # pragma: no cover - abstract
+        """:math:`y = f(x)`, element-wise."""
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(y, slope):  # pragma: no cover - abstract
+        """:math:`f'(x)` written through :math:`y = f(x)`, element-wise."""
+        raise NotImplementedError
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x)
-        y = self._f(x)
-        self._save(x, y)
+        y = self.function(np.asarray(x), self.slope)
+        self._save(y)
         return y
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        x, y = self._saved()
-        dy = self._check_dy(dy, x.shape)
-        return dy * self._df(x, y)
-
-    def _f(self, x):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _df(self, x, y):  # pragma: no cover - abstract
-        raise NotImplementedError
+        (y,) = self._saved()
+        dy = self._check_dy(dy, y.shape)
+        dx = dy * self.derivative(y, self.slope)
+        self._release()
+        return dx
 
 
-class ReLU(_Elementwise):
+class ReLU(Activation):
     """Rectified linear unit :math:`\\max(x, 0)` (derivative taken as 0 at 0)."""
 
-    kernel = "relu"
+    name = "relu"
 
-    def _f(self, x):
-        return np.maximum(x, 0)
+    @staticmethod
+    def function(x, slope=None):
+        return np.maximum(x, x.dtype.type(0))
 
-    def _df(self, x, y):
-        return (x > 0).astype(x.dtype)
+    @staticmethod
+    def derivative(y, slope=None):
+        return (y > 0).astype(y.dtype)
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(Activation):
     """:math:`x` for positive inputs and ``slope * x`` otherwise."""
 
-    kernel = "leaky_relu"
+    name = "leaky_relu"
 
     def __init__(self, slope: float = 0.01):
         super().__init__()
@@ -79,59 +87,74 @@ class LeakyReLU(_Elementwise):
             raise ValueError(f"slope: expected a finite non-negative number, got {slope!r}")
         self.slope = float(slope)
 
-    def _f(self, x):
-        return np.where(x > 0, x, x * x.dtype.type(self.slope))
+    @staticmethod
+    def function(x, slope):
+        return np.where(x > 0, x, x * x.dtype.type(slope))
 
-    def _df(self, x, y):
-        return np.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope))
+    @staticmethod
+    def derivative(y, slope):
+        return np.where(y > 0, y.dtype.type(1), y.dtype.type(slope))
 
     def __repr__(self):
         return f"LeakyReLU(slope={self.slope})"
 
 
-class Tanh(_Elementwise):
+class Tanh(Activation):
     """Hyperbolic tangent; derivative :math:`1 - \\tanh^2 x`."""
 
-    kernel = "tanh"
+    name = "tanh"
 
-    def _f(self, x):
+    @staticmethod
+    def function(x, slope=None):
         return np.tanh(x)
 
-    def _df(self, x, y):
+    @staticmethod
+    def derivative(y, slope=None):
         return 1 - y * y
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(Activation):
     """Logistic function; derivative :math:`\\sigma(x)(1 - \\sigma(x))`."""
 
-    kernel = "sigmoid"
+    name = "sigmoid"
 
-    def _f(self, x):
+    @staticmethod
+    def function(x, slope=None):
         return sigmoid(x)
 
-    def _df(self, x, y):
+    @staticmethod
+    def derivative(y, slope=None):
         return y * (1 - y)
 
 
-class Softplus(_Elementwise):
-    """:math:`\\log(1 + e^x)`, a smooth ReLU; derivative :math:`\\sigma(x)`."""
+class Softplus(Activation):
+    """:math:`\\log(1 + e^x)`, a smooth ReLU; derivative :math:`\\sigma(x) = 1 - e^{-y}`."""
 
-    kernel = "softplus"
+    name = "softplus"
 
-    def _f(self, x):
+    @staticmethod
+    def function(x, slope=None):
         return softplus(x)
 
-    def _df(self, x, y):
-        return sigmoid(x)
+    @staticmethod
+    def derivative(y, slope=None):
+        return -np.expm1(-y)
 
 
-class Identity(_Elementwise):
+class Identity(Activation):
     """The identity map (useful as a placeholder output activation)."""
 
-    kernel = "identity"
+    name = "identity"
 
-    def _f(self, x):
+    @staticmethod
+    def function(x, slope=None):
         return x
 
-    def _df(self, x, y):
-        return np.ones_like(x)
+    @staticmethod
+    def derivative(y, slope=None):
+        return np.ones_like(y)
+
+
+#: Activation modules by their name at the seam (``Dense(..., activation=name)``).
+ACTIVATION_MODULES = {cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Tanh, Sigmoid,
+                                                Softplus)}

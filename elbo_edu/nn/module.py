@@ -1,4 +1,5 @@
-"""The module contract every layer of the package follows (chapter 02, D2.4).
+"""The module contract every layer of the package follows, and the chain of modules
+:class:`Sequential` (chapter 02, D2.4).
 
 A module holds its parameters in ``params`` and their gradients in ``grads`` (two dicts with the
 same keys and array shapes). ``forward(x)`` computes the output and remembers what the backward pass
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Module"]
+__all__ = ["Module", "Sequential"]
 
 
 class Module:
@@ -27,16 +28,16 @@ class Module:
     """
 
     def __init__(self, dtype=np.float32):
-        self.dtype = np.dtype(dtype)
-        if not np.issubdtype(self.dtype, np.floating):
-            raise ValueError(f"dtype: expected a floating-point dtype, got {self.dtype}")
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError as exc:
+            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from exc
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype: expected float32 or float64, got {self.dtype}")
         self._own_params: dict[str, np.ndarray] = {}
         self._own_grads: dict[str, np.ndarray] = {}
         self._children: dict[str, Module] = {}
         self._cache = None
-        # set by zero_grad(): every own gradient is exactly zero, so a layer with a fast path may
-        # *write* its first gradient instead of adding it (0 + a == a; one pass less over memory)
-        self._grads_zero = False
         self._flat: dict[str, tuple] = {}  # cached flat params/grads dicts, see _collect
 
     # -- parameters: own ones plus the children's under dotted names ---------------------------
@@ -85,36 +86,26 @@ class Module:
         """Accumulate parameter gradients and return the gradient with respect to the input."""
         raise NotImplementedError
 
+    #: True for modules whose ``backward`` also takes ``overwrite=`` and ``input_grad=``
+    #: (:class:`~elbo_edu.nn.Dense`, :class:`Sequential`; see :meth:`Sequential.backward`)
+    overwrites_grads = False
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)
 
     def zero_grad(self) -> None:
-        """Set every gradient to zero, in place (the arrays stay the same objects).
-
-        The modules also note that their gradients are now exactly zero, so a layer's next
-        backward may *write* its gradient rather than add it to zeros (the same numbers, one pass
-        less): change ``grads`` by hand after ``zero_grad`` only through a backward pass."""
+        """Set every gradient to zero, in place (the arrays stay the same objects)."""
         for g in self._own_grads.values():
             g.fill(0)
-        self._grads_zero = True
         for child in self._children.values():
             child.zero_grad()
 
-    def _zero_grad_deferred(self) -> None:
-        """Like :meth:`zero_grad` for a backward pass that follows at once and reaches every
-        module: a module whose backward can write its gradients (``_writes_grads``, e.g.
-        :class:`~elbo_edu.nn.Linear`) is only marked, its first backward then writes instead of
-        adding; the others are filled with zeros. Until that backward runs, a marked module's
-        ``grads`` hold stale numbers, so this is for internal training paths only."""
-        if not self._writes_grads:
-            for g in self._own_grads.values():
-                g.fill(0)
-        self._grads_zero = True
+    def clear_cache(self) -> None:
+        """Drop what the last ``forward`` kept for ``backward`` (here and in every child): for a
+        forward pass that no backward will follow, so its arrays can be freed."""
+        self._cache = None
         for child in self._children.values():
-            child._zero_grad_deferred()
-
-    # True for modules whose backward honours _grads_zero by writing rather than adding
-    _writes_grads = False
+            child.clear_cache()
 
     # -- helpers for subclasses ---------------------------------------------------------------
     def _add_param(self, name: str, value: np.ndarray) -> None:
@@ -128,11 +119,16 @@ class Module:
         self._cache = arrays
 
     def _saved(self):
-        """Return what ``forward`` saved, or raise if there was no forward pass."""
+        """Return what ``forward`` saved, or raise if there was no forward pass. The cache stays
+        until the backward has succeeded (:meth:`_release`): a backward that fails on a bad
+        ``dy`` can be called again with a good one."""
         if self._cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called without a preceding forward")
-        cache, self._cache = self._cache, None
-        return cache
+        return self._cache
+
+    def _release(self) -> None:
+        """Called at the end of a successful backward: one forward, one backward."""
+        self._cache = None
 
     def _check_dy(self, dy: np.ndarray, shape: tuple) -> np.ndarray:
         dy = np.asarray(dy)
@@ -147,3 +143,64 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class Sequential(Module):
+    """Compose modules: ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``.
+
+    Parameters appear under dotted names, the position of the layer first: ``0.W``, ``0.b``,
+    ``2.W``, ... (a ``Sequential`` stored as ``encoder`` in a model gives ``encoder.0.W``).
+    A dict ``{name: module}`` gives the names explicitly (see :func:`mlp`).
+    """
+
+    overwrites_grads = True
+
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = {str(k): m for k, m in modules[0].items()}
+        else:
+            named = {str(i): m for i, m in enumerate(modules)}
+        dtypes = {m.dtype for m in named.values() if isinstance(m, Module) and m.params}
+        super().__init__(dtypes.pop() if len(dtypes) == 1 else np.float32)
+        if not named:
+            raise ValueError("modules: expected at least one module")
+        for name, m in named.items():
+            self.add_module(name, m)
+        self.layers = list(named.values())
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for m in self.layers:
+            x = m.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray, *, input_grad: bool = True,
+                 overwrite: bool = False) -> np.ndarray | None:
+        """Run the chain backwards.
+
+        ``input_grad=False`` (the input is data) lets a first dense layer skip the gradient with
+        respect to its input; then ``None`` is returned. ``overwrite=True`` replaces the
+        gradients instead of adding to them: modules whose backward takes ``overwrite=`` and
+        ``input_grad=`` (``overwrites_grads``: dense layers, nested chains) write them, any
+        other module is zeroed first and keeps its plain ``backward(dy)``.
+        """
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            m = self.layers[i]
+            kw = {"input_grad": False} if i == 0 and not input_grad else {}
+            if m.overwrites_grads:
+                dy = m.backward(dy, overwrite=overwrite, **kw)
+            else:
+                if overwrite:
+                    m.zero_grad()
+                dy = m.backward(dy)
+        return dy
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __repr__(self) -> str:
+        inner = ",\n".join(f"  ({k}): {m!r}" for k, m in self._children.items())
+        return f"Sequential(\n{inner}\n)"

@@ -1,0 +1,102 @@
+r"""The ``"numpy"`` backend: every operation of the seam is the package's readable function.
+
+Nothing here is a second copy of a formula: each method calls the function a student reads in
+:mod:`elbo_edu.nn.activations` (the activation's ``function`` / ``derivative``),
+:mod:`elbo_edu.distributions` (log-densities, KL, the reparameterization of chapter 08) or
+:mod:`elbo_edu.optim` (:func:`~elbo_edu.optim.adam_update`), and writes the result where the
+interface asks for it. Gradients are flushed of subnormal numbers
+(:func:`elbo_edu.special.flush_subnormal`), as the numba kernels do.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import distributions as D
+from ..nn.activations import ACTIVATION_MODULES
+from ..optim import adam_update
+from ..special import LOG_2PI, flush_subnormal, logsumexp
+from .interface import Backend
+
+__all__ = ["NumpyBackend"]
+
+
+def _rows(value, x):
+    """One upstream weight per row of ``x``, in its dtype."""
+    return np.full(x.shape[0], value, dtype=x.dtype)
+
+
+class NumpyBackend(Backend):
+    """The readable reference backend (see the module docstring)."""
+
+    name = "numpy"
+
+    def in_unit_interval(self, x):
+        return bool(x.size == 0 or (np.min(x) >= 0 and np.max(x) <= 1))
+
+    def bias_act_forward(self, h, b, act, slope):
+        np.add(h, b, out=h)
+        h[...] = ACTIVATION_MODULES[act].function(h, slope)
+        return h
+
+    def bias_act_backward(self, dy, y, act, slope, out):
+        np.multiply(dy, ACTIVATION_MODULES[act].derivative(y, slope), out=out)
+        return out, out.sum(axis=0)
+
+    def bernoulli_loglik_grad(self, x, logits, scale, out):
+        logp = D.bernoulli_log_prob(x, logits)
+        (d,) = D.bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        out[...] = d
+        return logp, flush_subnormal(out)
+
+    def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
+        logp = D.continuous_bernoulli_log_prob(x, logits)
+        (d,) = D.continuous_bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        out[...] = d
+        return logp, flush_subnormal(out)
+
+    def gaussian_loglik_grad(self, x, mean, logvar, scale, out):
+        logp = D.gaussian_log_prob(x, mean, logvar)
+        _, dmean, dlogvar = D.gaussian_log_prob_grad(x, mean, logvar, grad_out=_rows(scale, x))
+        out[...] = dmean
+        return logp, flush_subnormal(out), dlogvar
+
+    def reparam_kl(self, mu, logvar, eps, out):
+        out[...] = D.reparameterize(mu, logvar, eps)
+        return out, D.kl_std_normal(mu, logvar)
+
+    def reparam_kl_backward(self, dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
+        dmu, dlogvar, _ = D.reparameterize_grad(mu, logvar, eps, dz)
+        dmu_kl, dlogvar_kl = D.kl_std_normal_grad(mu, logvar, grad_out=_rows(kl_scale, mu))
+        np.add(dmu, dmu_kl, out=dmu_out)
+        np.add(dlogvar, dlogvar_kl, out=dlogvar_out)
+        return dmu_out, dlogvar_out
+
+    def adam_update(self, groups, step, b1, b2, eps_hat):
+        for p, g, m, v in groups:
+            adam_update(p, g, m, v, step, b1, b2, eps_hat)
+
+    def kde_log_density(self, x_eval, x_data, bandwidth):
+        r"""Gaussian-kernel density estimate at each row of ``x_eval`` (chapter 01, D1.3):
+
+        .. math:: \log\hat p(x) = \log\frac{1}{N h^d}\sum_{i=1}^N (2\pi)^{-d/2}
+                  \exp\Big(-\frac{\lVert x - x_i\rVert^2}{2h^2}\Big)
+
+        in chunks of rows so memory stays bounded; squared distances one coordinate at a time
+        (exact differences, no :math:`\lVert x\rVert^2 - 2x\cdot x_i` cancellation).
+        """
+        t = x_eval.dtype.type
+        (m, d), n = x_eval.shape, x_data.shape[0]
+        coef = t(-0.5 / (bandwidth * bandwidth))
+        const = -np.log(n) - d * np.log(bandwidth) - 0.5 * d * LOG_2PI
+        out = np.empty(m, dtype=x_eval.dtype)
+        chunk = max(1, (1 << 21) // max(n, 1))
+        for start in range(0, m, chunk):
+            xe = x_eval[start:start + chunk]
+            sq = np.zeros((xe.shape[0], n), dtype=x_eval.dtype)
+            for k in range(d):
+                diff = np.subtract.outer(xe[:, k], x_data[:, k])
+                diff *= diff
+                sq += diff
+            sq *= coef
+            out[start:start + chunk] = logsumexp(sq, axis=1) + t(const)
+        return out

@@ -1,0 +1,101 @@
+"""The seam itself: one interface, two backends with the same signatures, the NumPy backend built
+from the readable functions, and a documented way to put another function in place of one
+operation (what a course exercise uses)."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+from elbo_edu import kernels as K
+from elbo_edu import nn
+from elbo_edu.kernels.interface import Backend
+from elbo_edu.kernels.numba_backend import NumbaBackend
+from elbo_edu.kernels.numpy_backend import NumpyBackend
+from elbo_edu.optim import Adam
+from elbo_edu.vae import VAE
+
+
+@pytest.mark.parametrize("op", K.OPERATIONS)
+def test_both_backends_implement_every_operation_with_the_interface_signature(op):
+    want = inspect.signature(getattr(Backend, op))
+    for cls in (NumpyBackend, NumbaBackend):
+        impl = getattr(cls, op)
+        assert impl is not getattr(Backend, op), f"{cls.__name__} does not implement {op}"
+        assert inspect.signature(impl) == want, (cls.__name__, op)
+
+
+def test_the_interface_lists_exactly_the_public_operations():
+    public_methods = {n for n, v in vars(Backend).items()
+                      if callable(v) and not n.startswith("_") and n != "substitute"}
+    assert public_methods == set(K.OPERATIONS)
+    for op in K.OPERATIONS:
+        assert callable(getattr(K, op))                  # each has its checked public function
+
+
+@pytest.mark.parametrize("op", K.OPERATIONS)
+def test_every_numba_kernel_names_the_function_it_fuses(op):
+    doc = inspect.getdoc(getattr(NumbaBackend, op))
+    assert doc and doc.startswith("The same as"), (op, doc)
+
+
+def test_the_activation_names_are_the_activation_modules():
+    assert set(K.ACTIVATION_NAMES) == set(nn.ACTIVATION_MODULES)
+    for name, cls in nn.ACTIVATION_MODULES.items():
+        assert cls.name == name
+
+
+def test_the_numpy_backend_runs_the_readable_functions(monkeypatch):
+    """Replacing a readable function changes what the NumPy backend computes (it is not a copy)."""
+    from elbo_edu import distributions as D
+
+    calls = []
+    real = D.bernoulli_log_prob
+    monkeypatch.setattr(D, "bernoulli_log_prob", lambda x, l: calls.append(1) or real(x, l))
+    real_f = nn.Tanh.function
+    monkeypatch.setattr(nn.Tanh, "function", staticmethod(lambda x, s: calls.append(2) or
+                                                         real_f(x, s)))
+    model = VAE(6, 2, hidden=(5,), activation="tanh", dtype=np.float64,
+                rng=np.random.default_rng(0))
+    with K.use_backend("numpy"):
+        model.loss_and_grads(np.full((3, 6), 0.5))
+    assert calls.count(1) == 1 and calls.count(2) == 2   # one likelihood, two hidden layers
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+def test_substitute_puts_a_function_in_place_of_one_operation(backend):
+    model = VAE(6, 2, hidden=(5,), dtype=np.float64, rng=np.random.default_rng(0))
+    opt = Adam(model.params, model.grads, lr=1e-2)
+    x, eps = np.full((3, 6), 0.25), np.zeros((3, 2))
+    seen = []
+
+    def my_bias_act_forward(h, b, act, slope):          # a student's version: the formula
+        seen.append(act)
+        h += b
+        h[...] = np.maximum(h, 0) if act == "relu" else h
+        return h
+
+    with K.use_backend(backend):
+        ref = model.loss(x, eps)
+        with K.substitute("bias_act_forward", my_bias_act_forward) as fn:
+            assert fn is my_bias_act_forward
+            got = model.loss(x, eps)
+            model.loss_and_grads(x, eps)
+            opt.step()                                   # the other operations still run
+        assert seen == ["relu", "identity"] * 2 + ["relu", "identity"] * 2
+        n = len(seen)
+        model.loss(x, eps)
+        assert len(seen) == n                            # the backend's own method is back
+    assert got == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("op, fn, match", [
+    ("gelu", lambda h, b, act, slope: h, "operation"),
+    ("bias_act_forward", 3, "function"),
+    ("bias_act_forward", lambda h, b, act: h, "function"),
+])
+def test_substitute_rejects_a_wrong_operation_or_signature(op, fn, match):
+    with pytest.raises(ValueError, match=rf"^{match}\b"):
+        with K.substitute(op, fn):
+            pass

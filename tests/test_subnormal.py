@@ -1,0 +1,84 @@
+"""No subnormal number survives the hot loops (issue 15): Adam's moments and the likelihood
+gradients are flushed to zero below the smallest normal number, in both backends, and every value
+that is normal is bit-for-bit what the unflushed update gives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elbo_edu import kernels as K
+from elbo_edu.optim import Adam
+
+DTYPES = [np.float32, np.float64]
+
+
+def subnormal(a):
+    a = np.asarray(a)
+    return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
+
+
+def unflushed_adam(p, g, m, v, step, b1, b2, eps_hat):
+    """The update written out without any flush (the same operations in the same order)."""
+    t = p.dtype.type
+    m = m * t(b1) + t(1 - b1) * g
+    v = v * t(b2) + t(1 - b2) * (g * g)
+    return p - t(step) * m / (np.sqrt(v) + t(eps_hat)), m, v
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_with_zero_gradients_never_keeps_a_subnormal_moment(backend, dtype):
+    tiny = np.finfo(dtype).tiny
+    params = {"w": np.linspace(-1, 1, 12).astype(dtype).reshape(3, 4)}
+    grads = {"w": np.zeros((3, 4), dtype)}
+    opt = Adam(params, grads, lr=1e-3)
+    opt.m["w"][...] = 40 * tiny          # decays geometrically with a zero gradient: without
+    opt.v["w"][...] = 3e3 * tiny         # the flush both would be subnormal within ~40 / ~8000 steps
+    m_ref, v_ref = opt.m["w"].astype(np.float64), opt.v["w"].astype(np.float64)
+    went_subnormal = False
+    with K.use_backend(backend):
+        for _ in range(9000):
+            opt.step()
+            m_ref, v_ref = 0.9 * m_ref, 0.999 * v_ref
+            went_subnormal |= bool(np.any((m_ref < tiny) & (m_ref > 0)))
+            for a in (opt.m["w"], opt.v["w"], params["w"]):
+                assert not subnormal(a).any()
+    assert went_subnormal                # the test did reach the range the flush is for
+    assert np.all(opt.m["w"] == 0) and np.all(opt.v["w"] == 0)
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_flush_changes_no_normal_value(rng, backend, dtype):
+    tiny = np.finfo(dtype).tiny
+    shape = (50, 40)
+    scale = rng.choice([1.0, 1e-3, 2 * tiny, 1.2 * tiny, 1.05 * tiny], size=shape)
+    m = (rng.standard_normal(shape) * scale).astype(dtype)
+    v = (rng.uniform(0.5, 2, shape) * scale).astype(dtype)
+    g = (rng.standard_normal(shape) * rng.choice([0.0, 1.0, tiny], size=shape)).astype(dtype)
+    p = rng.standard_normal(shape).astype(dtype)
+    args = (0.01, 0.9, 0.999, 1e-8)
+    p_ref, m_ref, v_ref = unflushed_adam(p, g, m, v, *args)
+    assert subnormal(m_ref).any() and subnormal(v_ref).any()     # the case is exercised
+    with K.use_backend(backend):
+        K.adam_update([(p, g, m, v)], *args)
+    for got, ref in ((m, m_ref), (v, v_ref)):
+        normal = ~subnormal(ref)
+        np.testing.assert_array_equal(got[normal], ref[normal])
+        assert np.all(got[~normal] == 0)
+    keep = ~subnormal(m_ref) & ~subnormal(v_ref)       # p moves by m / sqrt(v): compare where
+    np.testing.assert_array_equal(p[keep], p_ref[keep])  # neither moment was flushed
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_likelihood_gradients_are_flushed(backend, dtype):
+    big = 100.0 if dtype == np.float32 else 740.0       # sigmoid(-big) is subnormal
+    x = np.array([[0.0, 1.0, 0.0, 0.5]], dtype)
+    logits = np.array([[-big, big, -3.0, 0.0]], dtype)
+    with K.use_backend(backend):
+        _, d = K.bernoulli_loglik_grad(x, logits)
+        _, dc = K.continuous_bernoulli_loglik_grad(x, logits)
+    for grad in (d, dc):
+        assert not subnormal(grad).any()
+    assert d[0, 0] == 0 and d[0, 2] != 0
