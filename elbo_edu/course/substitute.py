@@ -9,8 +9,8 @@ taken from the student's functions instead of the package's:
 * ``reparameterize_backward(dz, mu, logvar, eps) -> (dmu, dlogvar)``: replaces the path through
   :math:`z=\mu+\sigma\varepsilon` in ``reparam_kl_backward`` (chapter 08);
 * ``bernoulli_and_grad(x, logits) -> (logp, dlogits)``, ``logp`` of shape (N,): replaces
-  ``bernoulli_loglik_grad`` (training) and :func:`elbo_edu.distributions.bernoulli_log_prob`
-  (evaluation) (chapter 07).
+  ``bernoulli_loglik_grad``, which the Bernoulli likelihood runs in training and evaluation
+  (chapter 07).
 
 Any subset may be given; the rest stays the package's. Everything is restored on exit (also
 after an exception), including the backend that was active before. Example (chapter 09)::
@@ -24,12 +24,11 @@ after an exception), including the backend that was active before. Example (chap
         metrics = train(model, digits, epochs=1, progress=False)
     print(sub.calls)                           # how often each of your functions ran
 
-How: the student's functions are wrapped into the signatures of the backend operations
-``reparam_kl``, ``reparam_kl_backward`` and ``bernoulli_loglik_grad``. Where the package has the
-backend seam's ``kernels.substitute(operation, function)`` (issue 12), those operations are
-substituted through it; otherwise this module patches the functions the NumPy backend module looks
-up at each call (``kernels.backend_module("numpy")``) and restores them on exit. The numba
-backend is never touched.
+How: built on the backend seam (see "How the code is organised" in the documentation). The
+student's functions are wrapped into the signatures of the seam's operations ``reparam_kl``,
+``reparam_kl_backward`` and ``bernoulli_loglik_grad`` and put in place with
+``kernels.substitute(operation, function)`` inside ``kernels.use_backend("numpy")``; the seam
+restores the backend's own methods when the block ends. The numba backend is never touched.
 """
 from __future__ import annotations
 
@@ -38,7 +37,6 @@ from collections import Counter
 
 import numpy as np
 
-from .. import distributions as _D
 from .. import kernels as _K
 
 __all__ = ["student_functions", "Substitution", "SUBSTITUTABLE"]
@@ -46,7 +44,7 @@ __all__ = ["student_functions", "Substitution", "SUBSTITUTABLE"]
 #: The names a student can substitute, with the package operation each one replaces.
 SUBSTITUTABLE = {"kl_and_grad": "reparam_kl / reparam_kl_backward (KL part)",
                  "reparameterize_backward": "reparam_kl_backward (path through z)",
-                 "bernoulli_and_grad": "bernoulli_loglik_grad, distributions.bernoulli_log_prob"}
+                 "bernoulli_and_grad": "bernoulli_loglik_grad"}
 
 
 class Substitution:
@@ -140,27 +138,8 @@ def student_functions(**funcs):
         if not callable(fn):
             raise ValueError(f"{name}: expected a function, got {type(fn).__name__}")
     sub = Substitution(dict(funcs))
-    if hasattr(_K, "substitute"):             # the backend seam's own substitution (issue 12)
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(_K.use_backend("numpy"))
-            for op, fn in _patches(sub, _K.backend()).items():
-                stack.enter_context(_K.substitute(op, fn))
-            yield sub
-        return
-    previous = _K.set_backend("numpy")
-    impl = _K.backend_module("numpy")
-    new = _patches(sub, impl)
-    saved = {k: getattr(impl, k) for k in new}
-    saved_d = _D.bernoulli_log_prob
-    try:
-        for k, fn in new.items():
-            setattr(impl, k, fn)
-        if "bernoulli_and_grad" in funcs:
-            _D.bernoulli_log_prob = lambda x, logits: np.asarray(
-                sub._call("bernoulli_and_grad", np.asarray(x), np.asarray(logits))[0])
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_K.use_backend("numpy"))
+        for op, fn in _patches(sub, _K.backend()).items():
+            stack.enter_context(_K.substitute(op, fn))
         yield sub
-    finally:
-        for k, fn in saved.items():
-            setattr(impl, k, fn)
-        _D.bernoulli_log_prob = saved_d
-        _K.set_backend(previous)
