@@ -24,14 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_write, atomic_write_text
+from .run import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME
 
 __all__ = ["CHECKPOINT_NAME", "CONFIG_NAME", "METRICS_NAME", "CheckpointError", "Checkpoint",
            "save_checkpoint", "load_checkpoint", "find_checkpoint", "atomic_write_text",
            "load_model", "read_metrics"]
 
-CHECKPOINT_NAME = "checkpoint.npz"
-CONFIG_NAME = "config.json"
-METRICS_NAME = "metrics.jsonl"
 FORMAT_VERSION = 1
 
 
@@ -94,9 +92,12 @@ def load_checkpoint(path) -> Checkpoint:
                     ck.meta = json.loads(str(z[key][()]))
                 elif kind in ("param", "optim", "state") and name:
                     getattr(ck, {"param": "params"}.get(kind, kind))[name] = z[key]
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError) as exc:
+    except PermissionError:
+        raise CheckpointError(f"checkpoint: cannot read {p}: permission denied") from None
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError, UnicodeDecodeError):
+        # (the library's own text would suggest allow_pickle=, which is never the remedy)
         raise CheckpointError(f"checkpoint: cannot read {p}: corrupt or not a checkpoint "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"(damaged, truncated, or not written by elbo_edu)") from None
     if not ck.params or not isinstance(ck.meta, dict) or "format" not in ck.meta:
         raise CheckpointError(f"checkpoint: {p} is not an elbo_edu checkpoint (no parameters "
                               f"or metadata)")
@@ -131,4 +132,7 @@ def read_metrics(run) -> list[dict]:
     p = Path(run).expanduser() / METRICS_NAME
     if not p.is_file():
         raise CheckpointError(f"run: no {METRICS_NAME} in {Path(run)}")
-    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    try:
+        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+    except (ValueError, OSError):
+        raise CheckpointError(f"run: {p} is damaged (not one JSON object per line)") from None

@@ -6,20 +6,39 @@
 ``elbo-edu gradcheck``  checks every hand-written gradient of the package against finite
 differences and prints the table (exit status 1 if any row fails).
 
-Errors in the arguments or the data end with a one-line message and exit status 2, never a
-traceback; a diverging training run exits with status 1, Ctrl-C with 130 (after saving).
+Errors in the arguments or the data end with a one-line message that names the flag and exit
+status 2, never a traceback or a warning; a diverging training run exits with status 1, Ctrl-C
+with 130 and SIGTERM with 143 (after saving the exact state).
+
+A subcommand is a function that adds its parser (``add(subparsers)``, setting ``func``) listed in
+:data:`SUBCOMMANDS`; :func:`register_subcommand` adds one (the ``course`` command is added so).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import re
 import sys
 import time
+import warnings
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "register_subcommand", "SUBCOMMANDS"]
 
 IMAGE_SETS = ("embedded", "mnist", "binarized-mnist")
+#: toy 2-D data defaults: a Gaussian decoder whose fixed variance is about the data's noise
+#: variance makes the decoder use z (with a learned variance the posterior collapses to the prior
+#: and the samples ignore the data's shape); measured in tests/test_toy_samples.py
+TOY_DEFAULTS = {"hidden": [64, 64], "z_dim": 2, "likelihood": "gaussian", "epochs": 20,
+                "lr": 3e-3}
+TOY_OBS_VAR = {"moons": 0.01, "ring": 0.01, "pinwheel": 0.01, "gaussian-mixture": 0.04}
+#: the most images a sample figure holds (a larger --n is capped, with a note)
+MAX_SAMPLE_IMAGES = 400
+#: the most points a 2-D sample figure holds
+MAX_SAMPLE_POINTS = 20_000
+#: rows shown in the reconstructions figure and the latent scatter plot
+N_RECON, N_LATENT = 16, 2000
 
 
 class CLIError(Exception):
@@ -54,6 +73,12 @@ def _nonneg_int(s: str) -> int:
     return v
 
 
+def _path(s: str) -> str:
+    if not s.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return s
+
+
 def _float(lower: float, strict: bool):
     def parse(s: str) -> float:
         try:
@@ -85,6 +110,11 @@ def _load_data(name: str, data_dir, dtype, download: bool = True):
     return load_dataset(name, data_dir=data_dir, dtype=dtype, **kw)
 
 
+def _absolute(path) -> str | None:
+    """A folder as an absolute path, so the run can be evaluated or resumed from anywhere."""
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
 def _print_epoch(m: dict) -> None:
     test = "" if m["test_loss"] is None else \
         f"  test {m['test_loss']:8.2f} (recon {m['test_recon']:.2f}, KL {m['test_kl']:.2f})"
@@ -100,33 +130,40 @@ def _train_args(args) -> tuple[dict, dict, dict]:
         from .checkpoint import load_checkpoint
 
         meta = load_checkpoint(args.resume).meta
+        for key in ("model", "train"):
+            if not isinstance(meta.get(key), dict):
+                raise CLIError(f"--resume: {args.resume} has no {key!r} entry in its checkpoint "
+                               f"(damaged, or not written by 'elbo-edu train')")
         given = [f for f in ("data", "likelihood", "hidden", "z_dim", "batch_size", "lr", "beta",
-                             "kl_warmup", "seed", "dtype", "binarize", "activation")
-                 if getattr(args, f) is not None]
+                             "kl_warmup", "seed", "dtype", "binarize", "activation", "obs_var",
+                             "learned_var") if getattr(args, f) is not None]
         if given:
             print("elbo-edu train: note: with --resume the run's own settings are used; ignoring "
                   + ", ".join("--" + g.replace("_", "-") for g in given), file=sys.stderr)
-        settings = dict(meta.get("train", {}))
+        settings = dict(meta["train"])
         if args.epochs is not None:
             settings["epochs"] = args.epochs
         info = {"data": meta.get("data", "embedded"),
-                "data_dir": args.data_dir or meta.get("data_dir")}
+                "data_dir": _absolute(args.data_dir) or meta.get("data_dir")}
         return meta["model"], settings, info
 
     data = args.data or "embedded"
     image = data in IMAGE_SETS
-    cfg = {"hidden": list(args.hidden or ([400] if image else [64, 64])),
-           "z_dim": args.z_dim or (20 if image else 2),
-           "likelihood": args.likelihood or ("bernoulli" if image else "gaussian-learned"),
+    toy = {} if image else TOY_DEFAULTS
+    cfg = {"hidden": list(args.hidden or toy.get("hidden", [400])),
+           "z_dim": args.z_dim or toy.get("z_dim", 20),
+           "likelihood": args.likelihood or toy.get("likelihood", "bernoulli"),
            "beta": 1.0 if args.beta is None else args.beta,
-           "obs_var": args.obs_var, "learned_var": args.learned_var,
+           "obs_var": args.obs_var if args.obs_var is not None else TOY_OBS_VAR.get(data, 1.0),
+           "learned_var": args.learned_var or "scalar",
            "activation": args.activation or "relu",
            "dtype": np.dtype(args.dtype or "float32").name}
-    settings = {"epochs": args.epochs or 10, "batch_size": args.batch_size or 128,
-                "lr": args.lr or 1e-3, "kl_warmup_epochs": args.kl_warmup or 0,
+    settings = {"epochs": args.epochs or toy.get("epochs", 10),
+                "batch_size": args.batch_size or 128,
+                "lr": args.lr or toy.get("lr", 1e-3), "kl_warmup_epochs": args.kl_warmup or 0,
                 "seed": 0 if args.seed is None else args.seed,
                 "binarize": None if args.binarize in (None, "none") else args.binarize}
-    return cfg, settings, {"data": data, "data_dir": args.data_dir}
+    return cfg, settings, {"data": data, "data_dir": _absolute(args.data_dir)}
 
 
 def _cmd_train(args) -> int:
@@ -135,6 +172,9 @@ def _cmd_train(args) -> int:
     from .train import train
     from .vae import VAE
 
+    if args.resume is not None and args.overwrite:
+        raise CLIError("--overwrite: cannot be combined with --resume (resuming continues the "
+                       "run in its folder)")
     cfg, settings, info = _train_args(args)
     data = _load_data(info["data"], info["data_dir"], np.dtype(cfg["dtype"]),
                       download=not args.no_download)
@@ -144,13 +184,11 @@ def _cmd_train(args) -> int:
                          else str(Path(args.resume).parent)))
     model = VAE.from_config(cfg, rng=np.random.default_rng(settings["seed"]))
     print(f"training {model!r} on {data!r} -> {out}", flush=True)
-    run_info = {"data": info["data"],
-                "data_dir": None if info["data_dir"] is None else str(info["data_dir"])}
     history = train(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"],
                     lr=settings["lr"], kl_warmup_epochs=settings["kl_warmup_epochs"],
                     seed=settings["seed"], out_dir=out, progress=not args.no_progress,
                     binarize=settings["binarize"], resume_from=args.resume, log=_print_epoch,
-                    run_info=run_info)
+                    run_info=info, overwrite=args.overwrite)
     if not args.no_plots and history:
         for name in _figures(model, data, history, out, settings["seed"]):
             print(f"wrote {out / name}")
@@ -164,32 +202,33 @@ def _image_shape(x_dim: int):
 
 
 def _figures(model, data, history, out: Path, seed: int) -> list[str]:
-    """The run's PNG figures (skipped quietly if the plotting module is not available)."""
+    """The run's PNG figures; the data rows shown are a seeded random subset (not the first
+    rows: a data set sorted by class would show one class only)."""
     import numpy as np
 
-    try:
-        from . import plots
-    except ImportError:  # pragma: no cover - plots is part of the package
-        return []
+    from . import plots
+    from .data import random_subset
+
     rng = np.random.default_rng(seed)
     written = []
 
     def save(name, fn, *a, **kw):
-        if hasattr(plots, fn):
-            getattr(plots, fn)(*a, path=out / name, **kw)
-            written.append(name)
+        getattr(plots, fn)(*a, path=out / name, **kw)
+        written.append(name)
 
     save("curves.png", "plot_curves", history)
     shape = _image_shape(model.x_dim)
-    x = data.x_test[:16] if data.x_test is not None else data.x_train[:16]
+    x_all = data.x_test if data.x_test is not None else data.x_train
+    y_all = data.y_test if data.x_test is not None else getattr(data, "y_train", None)
+    x = random_subset(x_all, N_RECON, np.random.default_rng(seed))
     if shape is not None:
         save("reconstructions.png", "plot_reconstructions", x, model.reconstruct(x), shape=shape)
         save("samples.png", "plot_samples", model.sample(64, rng), shape=shape)
     elif model.x_dim == 2:
-        save("samples.png", "plot_points", model.sample(2000, rng), title="Samples")
+        save("samples.png", "plot_samples_on_data", model.sample(2000, rng),
+             random_subset(x_all, 2000, np.random.default_rng(seed)))
     if model.z_dim == 2:
-        xs = data.x_test[:2000] if data.x_test is not None else data.x_train[:2000]
-        ys = data.y_test[:2000] if getattr(data, "y_test", None) is not None else None
+        xs, ys = random_subset(x_all, N_LATENT, np.random.default_rng(seed), y_all)
         save("latent.png", "plot_latent_scatter", model.encode(xs)[0], ys)
         if shape is not None:
             save("manifold.png", "plot_manifold",
@@ -202,6 +241,7 @@ def _cmd_evaluate(args) -> int:
     import numpy as np
 
     from .checkpoint import atomic_write_text, load_model
+    from .data import random_subset
     from .estimators import iwae_bound
     from .train import evaluate
 
@@ -209,18 +249,29 @@ def _cmd_evaluate(args) -> int:
     meta = ck.meta
     data = _load_data(meta.get("data", "embedded"), args.data_dir or meta.get("data_dir"),
                       model.dtype, download=not args.no_download)
-    x = data.x_test if args.n is None else data.x_test[:args.n]
     settings = meta.get("train", {})
     eval_seed = settings.get("eval_seed", 0)
+    x = data.x_test
     if settings.get("binarize") == "dynamic":
         from .data import binarize_dynamic
         x = binarize_dynamic(x, np.random.default_rng(eval_seed))
+    subset = args.n is not None and args.n < len(x)
+    if subset:  # a seeded random subset: the first rows may be one class only
+        x = random_subset(x, args.n, np.random.default_rng(args.seed))
     ev = evaluate(model, x, seed=eval_seed)
-    log_px = iwae_bound(model, x, args.k, rng=np.random.default_rng(args.seed))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        log_px = iwae_bound(model, x, args.k, rng=np.random.default_rng(args.seed))
     nll = -float(np.mean(log_px))
-    result = {"n": int(len(x)), "k": args.k, "test_loss": ev["loss"], "test_recon": ev["recon"],
-              "test_kl": ev["kl"], "iwae_nll": nll, "epoch": meta.get("epoch")}
-    print(f"run {args.run} (epoch {meta.get('epoch')}), {len(x)} test examples")
+    if not np.isfinite(nll):
+        from .train import TrainingDiverged
+        raise TrainingDiverged("the importance-sampled log-likelihood is not finite: the "
+                               "model's outputs overflow")
+    result = {"n": int(len(x)), "k": args.k, "subset_seed": args.seed if subset else None,
+              "test_loss": ev["loss"], "test_recon": ev["recon"], "test_kl": ev["kl"],
+              "iwae_nll": nll, "epoch": meta.get("epoch")}
+    which = f"{len(x)} random test examples (--seed {args.seed})" if subset else \
+        f"{len(x)} test examples"
+    print(f"run {args.run} (epoch {meta.get('epoch')}), {which}")
     print(f"  negative ELBO             {ev['loss']:10.3f} nats  (recon {ev['recon']:.3f}, "
           f"KL {ev['kl']:.3f})")
     print(f"  -log p(x), IWAE K={args.k:<5d} {nll:10.3f} nats  (gap to the ELBO "
@@ -237,19 +288,47 @@ def _cmd_sample(args) -> int:
     from . import plots
     from .checkpoint import load_model
 
-    model, _ = load_model(args.run)
+    if args.out is not None and Path(args.out).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise CLIError(f"--out: expected a file name ending in .png, .pdf or .svg, "
+                       f"got {args.out!r}")
+    model, ck = load_model(args.run)
     run = Path(args.run)
     out = Path(args.out) if args.out else (run if run.is_dir() else run.parent) / "samples.png"
-    x = model.sample(args.n, np.random.default_rng(args.seed))
     shape = _image_shape(model.x_dim)
-    if shape is not None:
-        plots.plot_samples(x, path=out, shape=shape, nrow=min(args.n, 8))
-    elif model.x_dim == 2:
-        plots.plot_points(x, path=out, title="Samples")
-    else:
+    if shape is None and model.x_dim != 2:
         raise CLIError(f"cannot draw {model.x_dim}-dimensional samples (neither an image nor 2-D)")
-    print(f"wrote {args.n} samples to {out}")
+    cap = MAX_SAMPLE_IMAGES if shape is not None else MAX_SAMPLE_POINTS
+    n = min(args.n, cap)
+    if n < args.n:
+        print(f"elbo-edu sample: note: --n {args.n} is more than one figure can show; drawing "
+              f"{n} samples", file=sys.stderr)
+    x = model.sample(n, np.random.default_rng(args.seed))
+    if shape is not None:
+        plots.plot_samples(x, path=out, shape=shape, nrow=int(np.ceil(np.sqrt(n))))
+    else:
+        data = _toy_overlay(ck.meta, args.seed)
+        if data is None:
+            plots.plot_points(x, path=out, title="Samples")
+        else:
+            plots.plot_samples_on_data(x, data, path=out)
+    print(f"wrote {n} samples to {out}")
     return 0
+
+
+def _toy_overlay(meta: dict, seed: int):
+    """Test points of a toy run's data set, for the sample figure (None if not a toy set)."""
+    import numpy as np
+
+    from .data import random_subset
+
+    name = meta.get("data")
+    if name in IMAGE_SETS or name is None:
+        return None
+    try:
+        data = _load_data(name, None, np.float64)
+    except ValueError:
+        return None
+    return random_subset(data.x_test, 2000, np.random.default_rng(seed))
 
 
 def _cmd_gradcheck(args) -> int:
@@ -271,14 +350,18 @@ def _add_train(sub) -> None:
         description="Train a VAE with Adam and write a run folder: config.json, metrics.jsonl "
                     "(one line per epoch), checkpoint.npz (rewritten atomically every epoch) and "
                     "PNG figures. Without arguments: the MNIST subset shipped with the package, "
-                    "784-400-20 with a Bernoulli decoder, 10 epochs (well under a minute).",
-        epilog="Image data defaults: --likelihood bernoulli --hidden 400 --z-dim 20. 2-D toy "
-               "data defaults: --likelihood gaussian-learned --hidden 64 64 --z-dim 2. With "
-               "--resume RUN the run's own model and training settings are used; --epochs is "
-               "the new total and training continues exactly where it stopped.")
+                    "784-400-20 with a Bernoulli decoder, 10 epochs (well under a minute). The "
+                    "run folder is locked while training and an existing run is never "
+                    "replaced unless --overwrite is given.",
+        epilog="Image data defaults: --likelihood bernoulli --hidden 400 --z-dim 20 --lr 1e-3 "
+               "--epochs 10. 2-D toy data defaults: --likelihood gaussian --obs-var 0.01 (0.04 "
+               "for gaussian-mixture: about the data's noise variance) --hidden 64 64 --z-dim 2 "
+               "--lr 3e-3 --epochs 20. With --resume RUN the run's own model and training "
+               "settings are used; --epochs is the new total and training continues exactly "
+               "where it stopped. Ctrl-C or SIGTERM saves the exact state first.")
     t.add_argument("--data", choices=DATASET_NAMES, default=None,
                    help="data set (default embedded: 8000/2000 MNIST digits inside the package)")
-    t.add_argument("--data-dir", metavar="DIR", default=None,
+    t.add_argument("--data-dir", metavar="DIR", type=_path, default=None,
                    help="folder holding the MNIST / binarized MNIST files")
     t.add_argument("--no-download", action="store_true",
                    help="never download MNIST; fail if the files are not found")
@@ -288,30 +371,98 @@ def _add_train(sub) -> None:
     t.add_argument("--z-dim", type=_positive_int, default=None, help="latent dimension")
     t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
                    help="hidden activation (default relu)")
-    t.add_argument("--obs-var", type=_float(0, True), default=1.0,
+    t.add_argument("--obs-var", type=_float(0, True), default=None,
                    help="variance c of the 'gaussian' likelihood; initial gamma of "
-                        "'gaussian-learned' (default 1)")
-    t.add_argument("--learned-var", choices=("scalar", "pixel"), default="scalar",
+                        "'gaussian-learned' (default 1; 0.01 or 0.04 for toy data)")
+    t.add_argument("--learned-var", choices=("scalar", "pixel"), default=None,
                    help="one learned variance, or one per pixel (default scalar)")
     t.add_argument("--beta", type=_float(0, False), default=None, help="KL weight (default 1)")
     t.add_argument("--kl-warmup", type=_nonneg_int, metavar="E", default=None,
                    help="epochs over which the KL weight ramps from 0 to beta (default 0)")
     t.add_argument("--batch-size", type=_positive_int, default=None, help="default 128")
-    t.add_argument("--lr", type=_float(0, True), default=None, help="Adam step (default 1e-3)")
-    t.add_argument("--epochs", type=_positive_int, default=None, help="default 10")
+    t.add_argument("--lr", type=_float(0, True), default=None,
+                   help="Adam step (default 1e-3; 3e-3 for toy data)")
+    t.add_argument("--epochs", type=_positive_int, default=None,
+                   help="default 10 (20 for toy data); with --resume, the new total")
     t.add_argument("--binarize", choices=("none", "dynamic"), default=None,
                    help="'dynamic': a fresh Bernoulli draw of every training batch")
     t.add_argument("--seed", type=_nonneg_int, default=None,
                    help="seed of weights, shuffling and noise (default 0)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None,
                    help="floating type (default float32)")
-    t.add_argument("--out", metavar="DIR", default=None,
-                   help="run folder (default runs/<timestamp>)")
-    t.add_argument("--resume", metavar="RUN", default=None,
+    t.add_argument("--out", metavar="DIR", type=_path, default=None,
+                   help="run folder (default runs/<timestamp>); must not hold a run already")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out (only once the new run saves its first "
+                        "checkpoint)")
+    t.add_argument("--resume", metavar="RUN", type=_path, default=None,
                    help="continue the run in this folder (or checkpoint file)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.add_argument("--no-plots", action="store_true", help="do not write PNG figures")
     t.set_defaults(func=_cmd_train)
+
+
+def _add_evaluate(sub) -> None:
+    e = sub.add_parser("evaluate", help="test negative ELBO and IWAE log-likelihood of a run",
+                       description="Evaluate a trained run on its test set: the negative ELBO "
+                                   "(fixed-seed noise, as in training) and -log p(x) estimated "
+                                   "by importance sampling with K samples per example (IWAE).")
+    e.add_argument("run", metavar="RUN", type=_path, help="run folder (or checkpoint file)")
+    e.add_argument("--k", type=_positive_int, default=100, help="importance samples (default 100)")
+    e.add_argument("--n", type=_positive_int, default=None,
+                   help="evaluate N test examples drawn at random with --seed (default all)")
+    e.add_argument("--data-dir", metavar="DIR", type=_path, default=None,
+                   help="where the data files are")
+    e.add_argument("--no-download", action="store_true", help="never download MNIST")
+    e.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="seed of the importance samples and of the --n subset (default 0)")
+    e.set_defaults(func=_cmd_evaluate)
+
+
+def _add_sample(sub) -> None:
+    s = sub.add_parser("sample", help="draw samples from a trained run and save a picture",
+                       description="Draw z ~ N(0, I), decode, and save the decoded means as a "
+                                   "PNG (an image grid, or for 2-D data a scatter plot over "
+                                   "the data).")
+    s.add_argument("run", metavar="RUN", type=_path, help="run folder (or checkpoint file)")
+    s.add_argument("--n", type=_positive_int, default=64,
+                   help=f"number of samples (default 64; at most {MAX_SAMPLE_IMAGES} images or "
+                        f"{MAX_SAMPLE_POINTS} points are drawn)")
+    s.add_argument("--out", metavar="PNG", type=_path, default=None,
+                   help="default RUN/samples.png")
+    s.add_argument("--seed", type=_nonneg_int, default=0, help="seed of z (default 0)")
+    s.set_defaults(func=_cmd_sample)
+
+
+def _add_gradcheck(sub) -> None:
+    g = sub.add_parser("gradcheck", help="check every analytic gradient by finite differences",
+                       description="Check every hand-written gradient of the package (layers, "
+                                   "log-densities, KL divergences, the VAE) against central finite "
+                                   "differences in float64 and print a table.")
+    g.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="seed of the random test inputs (default 0)")
+    g.add_argument("--tol", type=_float(0, True), default=1e-7,
+                   help="pass threshold on the relative error, a number > 0 (default 1e-7)")
+    g.set_defaults(func=_cmd_gradcheck)
+
+
+#: (name, add) pairs: ``add(subparsers)`` adds the subcommand's parser and sets ``func``
+SUBCOMMANDS: list = [("train", _add_train), ("evaluate", _add_evaluate),
+                     ("sample", _add_sample), ("gradcheck", _add_gradcheck)]
+
+
+def register_subcommand(name: str, add) -> None:
+    """Add (or replace) a subcommand: ``add(subparsers)`` creates its parser and sets
+    ``func(args) -> exit status``; its errors get the same one-line treatment."""
+    SUBCOMMANDS[:] = [(n, a) for n, a in SUBCOMMANDS if n != name] + [(name, add)]
+
+
+def _add_course(sub) -> None:
+    from .course.cli import add_course_parser   # elbo-edu course build OUT (nbgrader folder)
+    add_course_parser(sub)
+
+
+register_subcommand("course", _add_course)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,44 +471,41 @@ def build_parser() -> argparse.ArgumentParser:
         description="The variational autoencoder derived step by step, every step verified.")
     from . import __version__
     p.add_argument("--version", action="version", version=f"elbo-edu {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    _add_train(sub)
-
-    e = sub.add_parser("evaluate", help="test negative ELBO and IWAE log-likelihood of a run",
-                       description="Evaluate a trained run on its test set: the negative ELBO "
-                                   "(fixed-seed noise, as in training) and -log p(x) estimated "
-                                   "by importance sampling with K samples per example (IWAE).")
-    e.add_argument("run", metavar="RUN", help="run folder (or checkpoint file)")
-    e.add_argument("--k", type=_positive_int, default=100, help="importance samples (default 100)")
-    e.add_argument("--n", type=_positive_int, default=None,
-                   help="evaluate only the first N test examples (default all)")
-    e.add_argument("--data-dir", metavar="DIR", default=None, help="where the data files are")
-    e.add_argument("--no-download", action="store_true", help="never download MNIST")
-    e.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the importance samples")
-    e.set_defaults(func=_cmd_evaluate)
-
-    s = sub.add_parser("sample", help="draw samples from a trained run and save a picture",
-                       description="Draw z ~ N(0, I), decode, and save the decoded means as a "
-                                   "PNG (an image grid, or a scatter plot for 2-D data).")
-    s.add_argument("run", metavar="RUN", help="run folder (or checkpoint file)")
-    s.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", metavar="PNG", default=None, help="default RUN/samples.png")
-    s.add_argument("--seed", type=_nonneg_int, default=0, help="seed of z (default 0)")
-    s.set_defaults(func=_cmd_sample)
-
-    g = sub.add_parser("gradcheck", help="check every analytic gradient by finite differences",
-                       description="Check every hand-written gradient of the package (layers, "
-                                   "log-densities, KL divergences, the VAE) against central finite "
-                                   "differences in float64 and print a table.")
-    g.add_argument("--seed", type=int, default=0, help="seed of the random test inputs (default 0)")
-    g.add_argument("--tol", type=float, default=1e-7,
-                   help="pass threshold on the relative error (default 1e-7)")
-    g.set_defaults(func=_cmd_gradcheck)
-
-    from .course.cli import add_course_parser
-    add_course_parser(sub)
+    for _, add in SUBCOMMANDS:
+        add(sub)
     return p
+
+
+# ------------------------------------------------------------------------------------ messages
+#: API argument names as they appear in messages -> the flag a CLI user knows
+_FLAG_NAMES = [
+    (r"path/data_dir", "--data-dir"), (r"data_dir", "--data-dir"), (r"out_dir", "--out"),
+    (r"resume_from", "--resume"), (r"obs_var", "--obs-var"), (r"kl_warmup_epochs", "--kl-warmup"),
+    (r"batch_size", "--batch-size"), (r"lr", "--lr"), (r"epochs(?=[:=]| is)", "--epochs"),
+    (r"download=False", "--no-download"), (r"load_dataset\('embedded'\)", "--data embedded"),
+]
+
+
+def cli_message(text: str) -> str:
+    """A message of the Python API worded for the command line: API argument names become the
+    flags (``obs_var=1e-300`` -> ``--obs-var 1e-300``), and it is one line."""
+    text = " ".join(str(text).split())
+    for name, flag in _FLAG_NAMES:
+        text = re.sub(r"(?<![-\w./])" + name + r"=(?=[^\s=])", flag + " ", text)
+        text = re.sub(r"(?<![-\w./])" + name + r"(?![\w./-])", flag, text)
+    return text
+
+
+def _error_line(command: str, exc: BaseException) -> str:
+    from .run import describe_os_error
+
+    if isinstance(exc, OSError) and not isinstance(exc, ValueError):
+        text = describe_os_error(exc)
+    else:
+        text = cli_message(str(exc))
+    return f"elbo-edu {command}: error: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,22 +513,27 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except TrainingDiverged as exc:
-        print(f"elbo-edu {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except TrainingInterrupted as exc:
-        hint = f"; continue with: elbo-edu train --resume {exc.checkpoint.parent}" \
-            if exc.checkpoint is not None else ""
-        print(f"elbo-edu {args.command}: {exc}{hint}", file=sys.stderr)
-        return 130
-    except (CLIError, ValueError, OSError) as exc:
-        print(f"elbo-edu {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"elbo-edu {args.command}: interrupted", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+        # the messages below say what happened; NumPy's warnings would only repeat it in code
+        warnings.simplefilter("ignore", RuntimeWarning)
+        import numpy as np
+        stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        try:
+            return int(args.func(args) or 0)
+        except TrainingDiverged as exc:
+            print(_error_line(args.command, exc), file=sys.stderr)
+            return 1
+        except TrainingInterrupted as exc:
+            hint = f"; continue with: elbo-edu train --resume {exc.checkpoint.parent}" \
+                if exc.checkpoint is not None else ""
+            print(f"elbo-edu {args.command}: {cli_message(str(exc))}{hint}", file=sys.stderr)
+            return 128 + (exc.signum or 2)
+        except (CLIError, ValueError, OSError) as exc:
+            print(_error_line(args.command, exc), file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"elbo-edu {args.command}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-r"""Numerical demonstrations for the errata page (``docs/errata.md``, slips E1–E8 of the notes).
+r"""Numerical demonstrations for the errata page (``docs/errata.md``, slips E1–E15 of the notes).
 
 Each function computes, with the package's own densities and models, the two numbers that tell
 the slip from the correct statement, and returns them in a small named tuple; the errata page
@@ -10,7 +10,13 @@ E2, E3    the ELBO holds **log**-likelihoods; with θ fixed log p(x) does not de
 E4        the evidence integrates p(x|z) p(z), not p(z|x) p(z)
 E5        KL needs two arguments: against the prior and the posterior it differs
 E8        Jensen's inequality f(E X) ≥ E f(X) needs f concave; a convex f reverses it
+E9        the minibatch sum of gradients is unbiased only after the factor N/M
+E11       when θ moves, the ELBO can rise while log p(x) falls
+E13       "information lost using Q for P" is KL(P ‖ Q), not KL(Q ‖ P)
+E14       the posterior-expected log-joint needs θ_old (EM), else it is not maximum likelihood
 ========  ==========================================================================
+
+E10, E12 and E15 are slips of wording or notation (E12 is shown by E5's demonstration).
 
 The linear-Gaussian model used by E2–E5 is :class:`elbo_edu.models.LinearGaussian` (chapter 06),
 where :math:`\log p(x)` and :math:`p(z\mid x)` are available in closed form.
@@ -23,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._checks import as_float_array, check_positive_int, check_rng
-from ._math import logsumexp
+from .special import logsumexp
 from .distributions import (bernoulli_log_prob, gaussian_log_prob, kl_std_normal,
                             std_normal_log_prob)
 
@@ -34,6 +40,10 @@ __all__ = [
     "IntegrandDemo", "integrand_demo",
     "KLArgumentDemo", "kl_argument_demo",
     "JensenDemo", "jensen_demo",
+    "MinibatchScaleDemo", "minibatch_scale_demo",
+    "MovingThetaDemo", "moving_theta_demo",
+    "CodingLossDemo", "coding_loss_demo",
+    "SameThetaDemo", "same_theta_demo",
     "demo_model",
 ]
 
@@ -225,3 +235,150 @@ def jensen_demo(rng: np.random.Generator, mu: float = 0.0, s: float = 1.0,
     return JensenDemo(float(np.log(ex.mean())), float(y.mean()), float(np.exp(y.mean())),
                       float(ex.mean()), mu + s * s / 2, float(mu),
                       float(ex.std(ddof=1) / np.sqrt(n)))
+
+
+# ------------------------------------------------------------------------------------------- E9
+class MinibatchScaleDemo(NamedTuple):
+    """The full-data gradient against the average of many minibatch sums, with and without N/M (E9)."""
+    full: np.ndarray             #: ∇ Σ_i log p(x_i), shape (2d,)
+    scaled_mean: np.ndarray      #: average of (N/M) Σ_{i∈B} ∇ log p(x_i) over the batches
+    unscaled_mean: np.ndarray    #: average of Σ_{i∈B} ∇ log p(x_i): tends to (M/N)·full
+    standard_error: np.ndarray   #: standard error of ``scaled_mean`` per coordinate
+
+
+def minibatch_scale_demo(x, mean, logvar, batch_size: int, n_batches: int,
+                         rng: np.random.Generator) -> MinibatchScaleDemo:
+    r"""E9: the minibatch sum :math:`\sum_{i\in B}\nabla\log p(x_i)` is unbiased for the full-data
+    gradient only after the factor :math:`N/M`; without it its expectation is :math:`\frac MN`
+    times the full gradient (chapter 01, D1.5).
+
+    Parameters
+    ----------
+    x : array (N, d); mean, logvar : arrays (d,) — a diagonal Gaussian model
+    batch_size, n_batches : int
+    rng : numpy.random.Generator
+    """
+    from .density import log_likelihood_grad, minibatch_gradients
+
+    rng = check_rng(rng)
+    x = as_float_array(x, "x", ndim_min=2)
+    draws = minibatch_gradients(x, mean, logvar, batch_size, n_batches, rng)   # scaled by N/M
+    full = np.concatenate(log_likelihood_grad(x, mean, logvar))
+    scale = batch_size / x.shape[0]
+    return MinibatchScaleDemo(full, draws.mean(0), scale * draws.mean(0),
+                              draws.std(0, ddof=1) / np.sqrt(n_batches))
+
+
+# ------------------------------------------------------------------------------------------ E11
+class MovingThetaDemo(NamedTuple):
+    """One step of θ (the offset b) up the ELBO, with q fixed (E11)."""
+    elbo_before: float
+    elbo_after: float
+    log_evidence_before: float
+    log_evidence_after: float
+
+
+def moving_theta_demo(model, x, q_mean, q_logvar, step: float = 0.05) -> MovingThetaDemo:
+    r"""E11: when θ moves, the ELBO can rise while :math:`\log p_\theta(x)` falls.
+
+    Start from the offset :math:`b = x - W m_x` that maximises :math:`\log p_\theta(x)` over b
+    (the evidence :math:`N(x; b, WW^\top + \sigma^2 I)` peaks at :math:`b = x`; we use b = x), keep
+    q fixed and take one gradient step on the closed-form ELBO in b,
+    :math:`\nabla_b\mathrm{ELBO} = (x - b - Wm)/\sigma^2`. The ELBO rises; the evidence, already
+    at its maximum over b, can only fall. Only :math:`\log p \ge \mathrm{ELBO}` is guaranteed.
+
+    Parameters
+    ----------
+    model : LinearGaussian (only ``W`` and ``sigma2`` are used)
+    x : array (1, x_dim)
+    q_mean, q_logvar : arrays (1, z_dim), with ``W @ q_mean`` not zero
+    step : float
+    """
+    from .models.linear_gaussian import LinearGaussian
+
+    x = as_float_array(x, "x", ndim_min=2)
+    q_mean = as_float_array(q_mean, "q_mean", ndim_min=2)
+    q_logvar = as_float_array(q_logvar, "q_logvar", ndim_min=2)
+    before = LinearGaussian(model.W, x[0].copy(), model.sigma2)
+    grad_b = (x[0] - before.b - before.W @ q_mean[0]) / before.sigma2
+    after = LinearGaussian(model.W, before.b + float(step) * grad_b, model.sigma2)
+    return MovingThetaDemo(float(before.elbo(x, q_mean, q_logvar)[0]),
+                           float(after.elbo(x, q_mean, q_logvar)[0]),
+                           float(before.log_evidence(x)[0]), float(after.log_evidence(x)[0]))
+
+
+# ------------------------------------------------------------------------------------------ E13
+class CodingLossDemo(NamedTuple):
+    """Extra nats of coding outcomes of P with a code built for Q, against both KL directions (E13)."""
+    extra_nats: float            #: Monte-Carlo mean of log P(x) − log Q(x), x ~ P
+    standard_error: float
+    kl_p_q: float                #: KL(P ‖ Q) = Σ P log(P/Q)
+    kl_q_p: float                #: KL(Q ‖ P) = Σ Q log(Q/P)
+
+
+def coding_loss_demo(p, q, n: int, rng: np.random.Generator) -> CodingLossDemo:
+    r"""E13: "the information lost when Q is used while the truth is P" is
+    :math:`\mathrm{KL}(P\,\|\,Q)=\sum P\log(P/Q)`: sample outcomes from P and average the extra
+    code length :math:`\log P(x) - \log Q(x)`; the average estimates KL(P ‖ Q), not KL(Q ‖ P).
+
+    Parameters
+    ----------
+    p, q : arrays (K,), probability vectors
+    n : int, number of outcomes drawn from p
+    rng : numpy.random.Generator
+    """
+    from .estimators.kl import kl_discrete
+
+    rng = check_rng(rng)
+    p = as_float_array(p, "p", ndim_min=1).astype(np.float64)
+    q = as_float_array(q, "q", ndim_min=1).astype(np.float64)
+    kl_pq, kl_qp = float(kl_discrete(p, q)), float(kl_discrete(q, p))
+    k = rng.choice(p.size, size=check_positive_int(n, "n"), p=p)
+    extra = np.log(p[k]) - np.log(q[k])
+    return CodingLossDemo(float(extra.mean()), float(extra.std(ddof=1) / np.sqrt(n)), kl_pq, kl_qp)
+
+
+# ------------------------------------------------------------------------------------------ E14
+class SameThetaDemo(NamedTuple):
+    """Maximisers over the weight w of three objectives of a 1-D linear-Gaussian model (E14)."""
+    w_max_likelihood: float      #: argmax_w Σ log p_w(x_i)
+    w_same_theta: float          #: argmax_w Σ E_{p_w(z|x_i)}[log p_w(x_i, z)]  (θ inside and out)
+    w_em_step: float             #: argmax_w Σ E_{p_{w_old}(z|x_i)}[log p_w(x_i, z)], w_old = ML
+
+
+def same_theta_demo(x, sigma2: float = 0.5, w_grid=None) -> SameThetaDemo:
+    r"""E14: the posterior expectation of the log-joint needs :math:`\theta_{\text{old}}`.
+
+    Model :math:`z\sim N(0,1)`, :math:`x\mid z\sim N(wz, \sigma^2)`. Since
+    :math:`\mathbb E_{p_\theta(z|x)}[\log p_\theta(x,z)] = \log p_\theta(x) - H[p_\theta(z\mid x)]`,
+    maximising it with the *same* θ in the expectation also rewards a low posterior entropy and
+    moves away from maximum likelihood. With :math:`\theta_{\text{old}}` frozen (the EM
+    Q-function) the maximum-likelihood point is a fixed point. All three maximised on ``w_grid``
+    (default: 20 001 points on [0.01, 5]) in closed form.
+
+    Parameters
+    ----------
+    x : array (N,), data
+    sigma2 : float, the fixed noise variance
+    """
+    x = as_float_array(x, "x", ndim_min=1).astype(np.float64).ravel()
+    w = np.linspace(0.01, 5.0, 20001) if w_grid is None else as_float_array(w_grid, "w_grid")
+    s2 = float(sigma2)
+    sxx, n = float(x @ x), x.size
+
+    def post(wv):                            # posterior N(m_i, v) of z given x_i
+        v = 1.0 / (1.0 + wv ** 2 / s2)
+        return np.multiply.outer(wv * v / s2, x), v
+
+    def q_fn(wv, m, v):                      # Σ_i E_{N(m_i, v)}[log N(x_i; w z, s2) + log N(z; 0, 1)]
+        e_sq = sxx - 2 * wv * (m @ x) + wv ** 2 * (np.sum(m ** 2, -1) + n * v)
+        return (-0.5 * n * np.log(2 * np.pi * s2) - e_sq / (2 * s2)
+                - 0.5 * n * np.log(2 * np.pi) - 0.5 * (np.sum(m ** 2, -1) + n * v))
+
+    loglik = -0.5 * (n * np.log(2 * np.pi * (w ** 2 + s2)) + sxx / (w ** 2 + s2))
+    m_all, v_all = post(w)
+    same = q_fn(w, m_all, v_all)
+    w_ml = float(w[np.argmax(loglik)])
+    m_old, v_old = post(np.array(w_ml))
+    em = q_fn(w, m_old, v_old)
+    return SameThetaDemo(w_ml, float(w[np.argmax(same)]), float(w[np.argmax(em)]))

@@ -14,6 +14,7 @@ from . import distributions as D
 from . import nn
 from .gradcheck import DEFAULT_TOL, GradCheckReport, GradCheckRow, check_function, check_module
 from .gradcheck import numerical_gradient, rel_error
+from .gradcheck_extra import chapter12_13_cases
 
 __all__ = ["CASES", "run_all", "check_vae"]
 
@@ -136,7 +137,7 @@ def _vae(rng: np.random.Generator) -> GradCheckReport:
 
 
 CASES: list[Callable[[np.random.Generator], GradCheckReport]] = [
-    _modules, _softmax_ce, _densities, _kls, _vae,
+    _modules, _softmax_ce, _densities, _kls, _vae, *chapter12_13_cases(),
 ]
 
 

@@ -101,6 +101,51 @@ class Likelihood:
                                           grad_out=np.empty_like(out2))
         return logp.reshape(out.shape[:-1])
 
+    def log_prob_grad(self, x, out, logvar=None, grad_out=None):
+        """Vector-Jacobian products ``(d_out, d_logvar)`` of :meth:`log_prob` with one weight per row.
+
+        The same operation as training (:meth:`loglik_and_grad`), for callers whose upstream
+        gradient differs from row to row (the importance weights of the IWAE objective, chapter 12).
+
+        Parameters
+        ----------
+        x : array broadcasting to ``out``
+        out : array (..., D)
+        logvar : array () or (D,), only for a learned variance
+        grad_out : array (...), optional
+            The weight of each row's log-likelihood (default 1). With a learned variance the
+            weights must all be equal (``d_logvar`` is summed over the rows).
+
+        Returns
+        -------
+        d_out : array (..., D)
+        d_logvar : array shaped like ``logvar``, or None
+
+        Raises
+        ------
+        ValueError
+            ``grad_out`` of the wrong shape, or unequal weights with a learned variance.
+        """
+        out = as_float_array(out, "out", ndim_min=1)
+        dt = np.result_type(out.dtype, np.float32)
+        d = out.shape[-1]
+        w = np.ones(out.shape[:-1], dt) if grad_out is None else np.asarray(grad_out, dt)
+        if w.shape != out.shape[:-1]:
+            raise ValueError(f"grad_out: expected shape {out.shape[:-1]}, got {w.shape}")
+        uniform = w.size > 0 and bool(np.all(w == w.flat[0]))
+        if self.learned and not uniform:
+            raise ValueError("grad_out: a learned variance needs equal weights for every row")
+        x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
+        out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
+        if logvar is not None:
+            logvar = np.asarray(logvar, dtype=dt)
+        scale = float(w.flat[0]) if uniform else 1.0
+        _, dout, dlogvar = self.loglik_and_grad(x2, out2, logvar, scale=scale,
+                                                grad_out=np.empty_like(out2))
+        if not uniform:
+            dout *= w.reshape(-1, 1)
+        return dout.reshape(out.shape), dlogvar
+
     def mean(self, out: np.ndarray) -> np.ndarray:
         """The expected data point E[x | z] given the decoder output (same shape)."""
         raise NotImplementedError  # pragma: no cover - abstract

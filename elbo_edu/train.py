@@ -8,42 +8,54 @@ with the step counter, from 0 at the first step to the model's ``beta`` after ``
 (:math:`\beta_t = \beta\min(1, t/(W S))`, ``S`` steps per epoch), a standard remedy for
 posterior collapse.
 
+The file reads top to bottom: :func:`train` (the epoch loop), :func:`train_epoch` (the step
+loop), :func:`evaluate`, then the pieces they use: the training state and its checkpoint
+(:class:`TrainState`, resume), and the signal handling. The run folder is
+:class:`elbo_edu.run.RunFolder`.
+
 Every random number (shuffling, the noise :math:`\varepsilon`, dynamic binarization) comes from
 one ``numpy.random.Generator`` seeded by ``seed``; its state is part of the checkpoint, so that
 training 2 epochs and training 1, stopping, and resuming for 1 more give bit-identical parameters
-and metrics. The test set is evaluated with its own fixed-seed noise, so a test number never
-depends on how much training noise was drawn before it.
+and metrics. An interrupted step is saved as not taken, with the generator's state from the start
+of that step, so the resumed run redraws the same numbers. The test set is evaluated with its own
+fixed-seed noise, so a test number never depends on how much training noise was drawn before it.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 import math
+import numbers
 import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ._checks import check_positive_float, check_positive_int
-from .checkpoint import (CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME, atomic_write_text,
-                         load_checkpoint, save_checkpoint)
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .optim import Adam
+from .run import RunFolder
 
-__all__ = ["train", "evaluate", "TrainingDiverged", "TrainingInterrupted", "kl_weight"]
+__all__ = ["train", "train_epoch", "evaluate", "TrainState", "TrainingDiverged",
+           "TrainingInterrupted", "kl_weight"]
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint (if any) is left untouched."""
+    """The loss (on a training batch or the test set) became NaN or infinite; the last good
+    checkpoint (if any) is left untouched."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during training; ``checkpoint`` is where the state was saved (or None)."""
+    """Ctrl-C (SIGINT) or SIGTERM during training; ``checkpoint`` is where the state was saved
+    (or None), ``signum`` the signal (None for a KeyboardInterrupt raised by code)."""
 
-    def __init__(self, message: str, checkpoint: Path | None = None):
+    def __init__(self, message: str, checkpoint: Path | None = None, signum: int | None = None):
         super().__init__(message)
         self.checkpoint = checkpoint
+        self.signum = signum
 
 
 def kl_weight(step: int, beta: float, warmup_steps: int) -> float:
@@ -53,58 +65,12 @@ def kl_weight(step: int, beta: float, warmup_steps: int) -> float:
     return beta * min(1.0, step / warmup_steps)
 
 
-def evaluate(model, x, *, batch_size: int = 1000, seed: int = 0) -> dict:
-    """Negative ELBO of ``x`` with reproducible noise (``eps`` from ``default_rng(seed)``).
-
-    Parameters
-    ----------
-    model : elbo_edu.vae.VAE
-    x : array (N, x_dim)
-    batch_size : rows per forward pass (memory only; the numbers do not depend on it beyond
-        the order in which the noise is drawn)
-    seed : seed of the noise
-
-    Returns
-    -------
-    dict with ``loss`` (= recon + beta*kl), ``recon`` and ``kl``, in nats per example.
-    """
-    batch_size = check_positive_int(batch_size, "batch_size")
-    x = model._check_x(x, "x")
-    rng = np.random.default_rng(seed)
-    recon = kl = 0.0
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
-        model.loss(xb, rng=rng)
-        recon += model.last.recon * len(xb)
-        kl += model.last.kl * len(xb)
-    n = max(len(x), 1)
-    return {"loss": (recon + model.beta * kl) / n, "recon": recon / n, "kl": kl / n}
-
-
-def _split(data):
-    """Accept a Dataset (``x_train``/``x_test``), a ``(x_train, x_test)`` pair or one array."""
-    if hasattr(data, "x_train"):
-        return data.x_train, getattr(data, "x_test", None)
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return data[0], data[1]
-    if isinstance(data, np.ndarray):
-        return data, None
-    raise ValueError("data: expected a Dataset (with x_train and x_test), a pair "
-                     f"(x_train, x_test) or an array, got {type(data).__name__}")
-
-
-def _show_progress(progress: bool) -> bool:
-    if not progress:
-        return False
-    if "ipykernel" in sys.modules:  # a notebook: tqdm.auto draws a widget there
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
+# ------------------------------------------------------------------------------- the epoch loop
 def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
           kl_warmup_epochs: int = 0, seed: int = 0, out_dir=None, progress: bool = True,
           binarize: str | None = None, resume_from=None, eval_batch_size: int = 1000,
-          eval_seed: int = 0, log=None, run_info: dict | None = None) -> list[dict]:
+          eval_seed: int = 0, log=None, run_info: dict | None = None,
+          overwrite: bool = False) -> list[dict]:
     """Train ``model`` with Adam on minibatches of ``data``; return the per-epoch metrics.
 
     Parameters
@@ -118,11 +84,12 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     batch_size, lr : minibatch size and Adam step size.
     kl_warmup_epochs : int
         Epochs over which the KL weight ramps linearly from 0 to ``model.beta`` (0: no warm-up).
-    seed : int
+    seed : int >= 0
         Seeds the generator of shuffling, noise and binarization.
     out_dir : path or None
-        Run folder: ``config.json``, ``metrics.jsonl`` and ``checkpoint.npz`` (rewritten
-        atomically after every epoch). None writes nothing.
+        Run folder (:class:`~elbo_edu.run.RunFolder`: locked while training; ``config.json``,
+        ``metrics.jsonl`` and ``checkpoint.npz`` written atomically after every epoch, from the
+        first checkpoint on). None writes nothing.
     progress : bool
         A tqdm progress bar (shown only on a terminal or in a notebook).
     binarize : None or "dynamic"
@@ -136,6 +103,8 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         Called with each epoch's metrics dict (e.g. ``print``).
     run_info : dict or None
         Extra entries for ``config.json`` (the CLI records the data set there).
+    overwrite : bool
+        Replace a run already in ``out_dir`` (only once this run saves its first checkpoint).
 
     Returns
     -------
@@ -147,190 +116,390 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
 
     Raises
     ------
+    ValueError
+        A bad argument (named), a checkpoint that does not fit, ``epochs`` not above the epochs
+        a resumed run has done, or an unusable ``out_dir`` (:class:`~elbo_edu.run.RunFolderError`).
     TrainingDiverged
         If a loss is NaN or infinite (the checkpoint of the last finished epoch is kept).
     TrainingInterrupted
-        On Ctrl-C, after saving the exact state (resume with ``resume_from=out_dir``).
+        On Ctrl-C or SIGTERM, after saving the exact state (resume with ``resume_from=out_dir``).
     """
+    settings = _check_settings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                               kl_warmup_epochs=kl_warmup_epochs, binarize=binarize,
+                               eval_batch_size=eval_batch_size, eval_seed=eval_seed)
+    x_train, x_test = _prepare_data(model, data, binarize, eval_seed)
+    state = TrainState.start(model, settings, resume_from, info=run_info)
+    run = None if out_dir is None else RunFolder(out_dir, resume=resume_from is not None and
+                                                 _same_folder(out_dir, resume_from),
+                                                 overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
+        if run is not None:
+            stack.enter_context(run)  # locked; config and metrics follow the first checkpoint
+        signals = stack.enter_context(_StopSignals())
+        stack.enter_context(np.errstate(over="ignore", invalid="ignore", divide="ignore"))
+        try:
+            for epoch in range(len(state.history), state.settings["epochs"]):
+                if signals.count:  # a signal during the last epoch's evaluation: stop here
+                    raise TrainingInterrupted(f"interrupted after epoch {epoch}",
+                                              _save(state, run, signals), signals.signum)
+                metrics = train_epoch(state, x_train, epoch, signals, run=run,
+                                      progress=progress)
+                with signals.deferred():  # a second signal waits for the epoch's checkpoint
+                    if x_test is not None:
+                        ev = _evaluate_or_stop(state, x_test, epoch, run)
+                        metrics.update(test_loss=ev["loss"], test_recon=ev["recon"],
+                                       test_kl=ev["kl"])
+                    state.history.append(metrics)
+                    _save(state, run, signals)
+                if log is not None:
+                    log(metrics)
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt:  # a second signal between two epochs' steps
+            raise _stopped_between_epochs(state, run, signals) from None
+    return state.history
+
+
+def _stopped_between_epochs(state, run, signals) -> TrainingInterrupted:
+    """A second signal outside a step (between two epochs): the last checkpoint is exact."""
+    path = run.checkpoint_path if run is not None and run.checkpoint_path.is_file() else None
+    where = f"; state saved in {path}" if path else ""
+    return TrainingInterrupted(f"interrupted after epoch {len(state.history)}{where}", path,
+                               signals.signum)
+
+
+def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=None,
+                progress: bool = False) -> dict:
+    """One pass over the training set (the step loop of :func:`train`): returns the epoch's
+    metrics without the test entries, or raises :class:`TrainingInterrupted` (state saved) or
+    :class:`TrainingDiverged`. ``state.partial`` (an interrupted epoch) is continued."""
     from .data import binarize_dynamic
 
-    epochs = check_positive_int(epochs, "epochs")
+    model, opt, rng, s = state.model, state.opt, state.rng, state.settings
+    signals = signals if signals is not None else _StopSignals()
+    n, bs = len(x_train), s["batch_size"]
+    steps = math.ceil(n / bs)
+    with signals.deferred():
+        if state.partial is None:  # a fresh epoch: its order, drawn from the shared generator
+            state.partial = {"perm": rng.permutation(n), "step": 0, "recon_sum": 0.0,
+                             "kl_sum": 0.0, "seconds": 0.0}
+        p = state.partial
+        state.rng_at_step = rng.bit_generator.state
+    bar = _progress_bar(progress, steps, p["step"], f"epoch {epoch + 1}/{s['epochs']}")
+    t0 = time.perf_counter()
+    try:  # (the bar is closed in `finally`)
+        while p["step"] < steps:
+            if signals.count:  # a signal during the previous step: stop between two steps
+                raise KeyboardInterrupt
+            idx = p["perm"][p["step"] * bs:(p["step"] + 1) * bs]
+            xb = x_train[idx] if s["binarize"] is None else binarize_dynamic(x_train[idx], rng)
+            beta = kl_weight(epoch * steps + p["step"], model.beta, s["kl_warmup_epochs"] * steps)
+            try:  # the data were checked: an error in here is an overflow inside the model
+                loss, _ = model.loss_and_grads(xb, rng=rng, beta=beta)
+            except (ValueError, FloatingPointError):
+                loss = float("nan")
+            if not math.isfinite(loss):
+                raise TrainingDiverged(_diverged(state, f"the loss became {loss} at epoch "
+                                                 f"{epoch + 1}, step {p['step'] + 1}", run))
+            with signals.deferred():  # the update and the bookkeeping happen whole, or not
+                opt.step()
+                p["recon_sum"] += model.last.recon * len(idx)
+                p["kl_sum"] += model.last.kl * len(idx)
+                p["step"] += 1
+                state.rng_at_step = rng.bit_generator.state
+            bar.update(1)
+    except KeyboardInterrupt:
+        with signals.deferred():
+            p["seconds"] += time.perf_counter() - t0
+            rng.bit_generator.state = state.rng_at_step  # the unfinished step drew nothing
+            path = _save(state, run, signals)
+        where = f"; state saved in {path}" if path else ""
+        raise TrainingInterrupted(f"interrupted at epoch {epoch + 1}, step {p['step'] + 1}"
+                                  f"{where}", path, signals.signum) from None
+    finally:
+        bar.close()
+    p["seconds"] += time.perf_counter() - t0
+    if not all(np.all(np.isfinite(v)) for v in model.params.values()):
+        raise TrainingDiverged(_diverged(state, f"a parameter became NaN or infinite during "
+                                         f"epoch {epoch + 1}", run))
+    state.partial = None
+    return {"epoch": epoch + 1, "train_loss": (p["recon_sum"] + model.beta * p["kl_sum"]) / n,
+            "train_recon": p["recon_sum"] / n, "train_kl": p["kl_sum"] / n,
+            "test_loss": None, "test_recon": None, "test_kl": None,
+            "beta": kl_weight(epoch * steps + steps - 1, model.beta,
+                              s["kl_warmup_epochs"] * steps), "steps": steps,
+            "seconds": p["seconds"]}
+
+
+# ---------------------------------------------------------------------------------- evaluation
+def evaluate(model, x, *, batch_size: int = 1000, seed: int = 0) -> dict:
+    """Negative ELBO of ``x`` with reproducible noise (``eps`` from ``default_rng(seed)``).
+
+    Parameters
+    ----------
+    model : elbo_edu.vae.VAE
+    x : array (N, x_dim), N >= 1
+    batch_size : rows per forward pass (memory only; the numbers do not depend on it beyond
+        the order in which the noise is drawn)
+    seed : int >= 0, seed of the noise
+
+    Returns
+    -------
+    dict with ``loss`` (= recon + beta*kl), ``recon`` and ``kl``, in nats per example.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is empty or not valid input of the model; a bad ``batch_size`` or ``seed``.
+    TrainingDiverged
+        The model's outputs overflow on ``x`` (the negative ELBO is not finite): the same report
+        as a diverging training step.
+    """
     batch_size = check_positive_int(batch_size, "batch_size")
-    lr = check_positive_float(lr, "lr")
-    if isinstance(kl_warmup_epochs, bool) or not isinstance(kl_warmup_epochs, int) \
-            or kl_warmup_epochs < 0:
-        raise ValueError(f"kl_warmup_epochs: expected an integer >= 0, got {kl_warmup_epochs!r}")
-    if binarize not in (None, "dynamic"):
-        raise ValueError(f"binarize: expected None or 'dynamic', got {binarize!r}")
-    x_train, x_test = _split(data)
-    x_train = model._check_x(x_train, "data.x_train")
+    seed = _check_seed(seed, "seed")
+    x = model.check_input(x, "x")
+    if len(x) == 0:
+        raise ValueError("x: expected at least one row, got 0")
+    rng = np.random.default_rng(seed)
+    recon = kl = 0.0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size]
+            try:  # the input was checked above: a failure here is an overflow in the model
+                loss = model.loss(xb, rng=rng)
+            except (ValueError, FloatingPointError):
+                loss = float("nan")
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"the negative ELBO is not finite on rows {i + 1}-"
+                                       f"{i + len(xb)} of the evaluated data: the model's "
+                                       f"outputs overflow")
+            recon += model.last.recon * len(xb)
+            kl += model.last.kl * len(xb)
+    n = len(x)
+    return {"loss": (recon + model.beta * kl) / n, "recon": recon / n, "kl": kl / n}
+
+
+def _evaluate_or_stop(state, x_test, epoch: int, run) -> dict:
+    s = state.settings
+    try:
+        return evaluate(state.model, x_test, batch_size=s["eval_batch_size"], seed=s["eval_seed"])
+    except TrainingDiverged as exc:
+        raise TrainingDiverged(_diverged(state, f"the test loss is not finite after epoch "
+                                         f"{epoch + 1} ({exc})", run)) from None
+
+
+def _diverged(state, what: str, run) -> str:
+    """The divergence message: what happened, what was kept, and the likely cause."""
+    done = len(state.history)
+    kept = (f"The checkpoint of epoch {done} is kept in {run.path}. "
+            if run is not None and done and run.checkpoint_path.is_file() else "")
+    return f"{what}; training stopped. {kept}{divergence_cause(state.model, state.settings)}"
+
+
+def divergence_cause(model, settings: dict) -> str:
+    """The likely cause of a divergence, read from the configuration (one sentence)."""
+    lr = settings["lr"]
+    if model.likelihood.name in ("gaussian", "gaussian-learned") and model.obs_var < 1e-4:
+        return (f"Likely cause: obs_var={model.obs_var:g} is tiny; the Gaussian likelihood "
+                f"divides the squared error by it. Try obs_var=1 (or 0.1).")
+    if lr > 1e-2:
+        return f"Likely cause: lr={lr:g} is large. Try lr=1e-3."
+    return f"Try a smaller learning rate (lr={lr:g}) or check the data."
+
+
+# ------------------------------------------------------------------- state, checkpoint, resume
+@dataclass
+class TrainState:
+    """Everything that changes during training and goes into a checkpoint.
+
+    ``partial`` is an unfinished epoch (``perm``, ``step`` = steps done, the loss sums and the
+    seconds) or None; ``rng_at_step`` is the generator's state at the start of the current step.
+    """
+    model: object
+    opt: Adam
+    rng: np.random.Generator
+    settings: dict
+    history: list = field(default_factory=list)
+    partial: dict | None = None
+    rng_at_step: dict | None = None
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, model, settings: dict, resume_from=None, info=None) -> "TrainState":
+        """A fresh state, or the state saved in ``resume_from`` (checked against ``model`` and
+        ``settings``). ``info``: extra entries of the config and the checkpoint's metadata."""
+        state = cls(model, Adam(model.params, model.grads, lr=settings["lr"]),
+                    np.random.default_rng(settings["seed"]), dict(settings),
+                    info=dict(info or {}))
+        if resume_from is not None:
+            state._resume(load_checkpoint(resume_from), resume_from)
+        return state
+
+    def _resume(self, ck, source) -> None:
+        meta = ck.meta
+        for key in ("model", "train", "rng_state", "history", "epoch"):
+            if key not in meta:
+                raise CheckpointError(f"checkpoint: {ck.path} has no {key!r} entry (damaged, or "
+                                      f"not written by elbo_edu's training)")
+        if "t" not in ck.optim:
+            raise CheckpointError(f"checkpoint: {ck.path} has no optimizer step counter (damaged,"
+                                  f" or not written by elbo_edu's training)")
+        if meta["model"] != self.model.config():
+            raise ValueError(f"resume_from: the checkpoint was made for the model "
+                             f"{meta['model']}, not {self.model.config()}")
+        old = meta["train"]
+        for key in ("batch_size", "lr", "kl_warmup_epochs", "binarize", "eval_batch_size",
+                    "eval_seed"):
+            if old.get(key) != self.settings[key]:
+                raise ValueError(f"resume_from: the run used {key}={old.get(key)!r}; resuming "
+                                 f"with {key}={self.settings[key]!r} would not continue it")
+        done = len(meta["history"])
+        if self.settings["epochs"] <= done:
+            raise ValueError(f"epochs: the run in {source} has {done} epochs and epochs is the "
+                             f"new total; expected more than {done} (e.g. {done + 5})")
+        self.settings["seed"] = old.get("seed", self.settings["seed"])
+        try:
+            self.model.load_params(ck.params)
+            self.opt.load_state_dict(ck.optim)
+            self.rng.bit_generator.state = meta["rng_state"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint: {ck.path} does not fit the model or is damaged "
+                                  f"({type(exc).__name__}: {exc})") from None
+        self.history = list(meta["history"])
+        if meta.get("partial") is not None:
+            if "perm" not in ck.state:
+                raise CheckpointError(f"checkpoint: {ck.path} has an unfinished epoch without "
+                                      f"its order (damaged)")
+            self.partial = dict(meta["partial"], perm=ck.state["perm"])
+
+    def checkpoint_contents(self) -> dict:
+        """Keyword arguments of :func:`~elbo_edu.checkpoint.save_checkpoint` for this state."""
+        part = self.partial
+        meta_part = None if part is None else {k: v for k, v in part.items() if k != "perm"}
+        rng_state = self.rng_at_step if part is not None else self.rng.bit_generator.state
+        meta = {"model": self.model.config(), "train": self.settings,
+                "epoch": len(self.history), "rng_state": rng_state, "history": self.history,
+                "partial": meta_part, **self.info}
+        return {"params": self.model.params, "optim": self.opt.state_dict(),
+                "state": {} if part is None else {"perm": part["perm"]}, "meta": meta}
+
+
+def _save(state: TrainState, run, signals) -> Path | None:
+    """Checkpoint ``state`` into ``run`` (nothing without a run folder); then the metrics."""
+    if run is None:
+        return None
+    c = state.checkpoint_contents()
+    with signals.deferred():
+        run.save_config({"model": state.model.config(), "train": state.settings, **state.info})
+        run.save_metrics(state.history)
+        path = run.save_checkpoint(lambda p: save_checkpoint(p, **c))
+    return path
+
+
+# --------------------------------------------------------------------------- arguments, data
+def _check_seed(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _check_settings(**s) -> dict:
+    s["epochs"] = check_positive_int(s["epochs"], "epochs")
+    s["batch_size"] = check_positive_int(s["batch_size"], "batch_size")
+    s["lr"] = check_positive_float(s["lr"], "lr")
+    s["kl_warmup_epochs"] = _check_seed(s["kl_warmup_epochs"], "kl_warmup_epochs")
+    s["seed"] = _check_seed(s["seed"], "seed")
+    s["eval_batch_size"] = check_positive_int(s["eval_batch_size"], "eval_batch_size")
+    s["eval_seed"] = _check_seed(s["eval_seed"], "eval_seed")
+    if s["binarize"] not in (None, "dynamic"):
+        raise ValueError(f"binarize: expected None or 'dynamic', got {s['binarize']!r}")
+    return {k: s[k] for k in ("epochs", "batch_size", "lr", "kl_warmup_epochs", "seed",
+                              "binarize", "eval_batch_size", "eval_seed")}
+
+
+def _prepare_data(model, data, binarize, eval_seed):
+    """Checked ``(x_train, x_test)`` from a Dataset, a pair or one array (test may be None)."""
+    from .data import binarize_dynamic
+
+    if hasattr(data, "x_train"):
+        x_train, x_test = data.x_train, getattr(data, "x_test", None)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x_train, x_test = data
+    elif isinstance(data, np.ndarray):
+        x_train, x_test = data, None
+    else:
+        raise ValueError("data: expected a Dataset (with x_train and x_test), a pair "
+                         f"(x_train, x_test) or an array, got {type(data).__name__}")
+    x_train = model.check_input(x_train, "data.x_train")
     if len(x_train) == 0:
         raise ValueError("data.x_train: expected at least one row, got 0")
     if x_test is not None:
-        x_test = model._check_x(x_test, "data.x_test")
+        x_test = model.check_input(x_test, "data.x_test")
+        if len(x_test) == 0:
+            raise ValueError("data.x_test: expected at least one row (or None), got 0")
         if binarize == "dynamic":
             x_test = binarize_dynamic(x_test, np.random.default_rng(eval_seed))
+    return x_train, x_test
 
-    settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
-                "kl_warmup_epochs": kl_warmup_epochs, "seed": seed, "binarize": binarize,
-                "eval_batch_size": eval_batch_size, "eval_seed": eval_seed}
-    rng = np.random.default_rng(seed)
-    opt = Adam(model.params, model.grads, lr=lr)
-    history: list[dict] = []
-    partial = None
-    if resume_from is not None:
-        ck = load_checkpoint(resume_from)
-        if ck.meta.get("model") != model.config():
-            raise ValueError(f"resume_from: the checkpoint was made for the model "
-                             f"{ck.meta.get('model')}, not {model.config()}")
-        old = ck.meta.get("train", {})
-        for key in ("batch_size", "kl_warmup_epochs", "binarize", "eval_batch_size", "eval_seed"):
-            if old.get(key) != settings[key]:
-                raise ValueError(f"resume_from: the run used {key}={old.get(key)!r}; resuming "
-                                 f"with {key}={settings[key]!r} would not continue it")
-        settings["seed"] = old.get("seed", seed)
-        model.load_params(ck.params)
-        opt.load_state_dict(ck.optim)
-        rng.bit_generator.state = ck.meta["rng_state"]
-        history = list(ck.meta.get("history", []))
-        partial = ck.meta.get("partial")
-        if partial is not None:
-            partial = dict(partial, perm=ck.state["perm"])
 
-    out = None if out_dir is None else Path(out_dir).expanduser()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / CONFIG_NAME, json.dumps(
-            {"model": model.config(), "train": settings, **(run_info or {})}, indent=2) + "\n")
-        # the checkpoint is the source of truth: rewrite the metrics it knows about
-        atomic_write_text(out / METRICS_NAME, "".join(json.dumps(h) + "\n" for h in history))
+def _same_folder(out_dir, resume_from) -> bool:
+    a, b = Path(out_dir).expanduser(), Path(resume_from).expanduser()
+    if b.suffix and not b.is_dir():
+        b = b.parent
+    return a.resolve() == b.resolve()
 
-    def checkpoint(epoch_done: int, part: dict | None) -> Path | None:
-        if out is None:
-            return None
-        state = {}
-        meta_part = None
-        if part is not None:
-            state["perm"] = part["perm"]
-            meta_part = {k: v for k, v in part.items() if k != "perm"}
-        meta = {"model": model.config(), "train": settings, "epoch": epoch_done,
-                "rng_state": rng.bit_generator.state, "history": history, "partial": meta_part,
-                **(run_info or {})}
-        return save_checkpoint(out / CHECKPOINT_NAME, model.params, optim=opt.state_dict(),
-                               state=state, meta=meta)
 
-    n = len(x_train)
-    steps = math.ceil(n / batch_size)
-    warmup_steps = kl_warmup_epochs * steps
-    show = _show_progress(progress)
+def _progress_bar(progress: bool, total: int, initial: int, desc: str):
+    show = bool(progress) and ("ipykernel" in sys.modules  # a notebook: tqdm.auto draws a widget
+                               or bool(getattr(sys.stderr, "isatty", lambda: False)()))
     if show:
-        from tqdm.auto import tqdm  # a widget in a notebook, text on a terminal
+        from tqdm.auto import tqdm
     else:
-        from tqdm import tqdm  # disabled below; plain tqdm never asks for ipywidgets
-    start = len(history)
-    with _DeferredCtrlC() as ctrl_c:
-        for epoch in range(start, epochs):
-            if partial is not None:
-                perm, first = partial["perm"], partial["step"]
-                recon_sum, kl_sum = partial["recon_sum"], partial["kl_sum"]
-                seconds = partial["seconds"]
-                partial = None
-            else:
-                perm, first = rng.permutation(n), 0
-                recon_sum = kl_sum = seconds = 0.0
-            bar = tqdm(total=steps, initial=first, desc=f"epoch {epoch + 1}/{epochs}",
-                       unit="batch", disable=not show, leave=False, file=sys.stderr)
-            t0 = time.perf_counter()
-            step = first
-            beta = kl_weight(epoch * steps + step, model.beta, warmup_steps)
-            try:
-                for step in range(first, steps):
-                    if ctrl_c.pressed:  # a Ctrl-C during the previous step: stop between steps
-                        raise KeyboardInterrupt
-                    idx = perm[step * batch_size:(step + 1) * batch_size]
-                    xb = x_train[idx]
-                    if binarize == "dynamic":
-                        xb = binarize_dynamic(xb, rng)
-                    beta = kl_weight(epoch * steps + step, model.beta, warmup_steps)
-                    loss, _ = model.loss_and_grads(xb, rng=rng, beta=beta)
-                    if not math.isfinite(loss):
-                        raise TrainingDiverged(
-                            f"the loss became {loss} at epoch {epoch + 1}, step {step + 1}; "
-                            f"training stopped. " + (f"The checkpoint of epoch {epoch} is kept in "
-                                                     f"{out}. " if out is not None and epoch > 0
-                                                     else "") + f"Try a smaller learning rate "
-                            f"(lr={lr:g}) or check the data.")
-                    opt.step()
-                    recon_sum += model.last.recon * len(idx)
-                    kl_sum += model.last.kl * len(idx)
-                    if show:
-                        bar.update(1)
-                        if step % 10 == 0:
-                            bar.set_postfix(loss=f"{loss:.2f}")
-            except KeyboardInterrupt:
-                bar.close()
-                seconds += time.perf_counter() - t0
-                # the step that was running did not finish (or had not started): resume from it
-                path = checkpoint(epoch, {"perm": perm, "step": step, "recon_sum": recon_sum,
-                                          "kl_sum": kl_sum, "seconds": seconds}) \
-                    if _step_is_clean(opt, epoch, steps, step) else None
-                where = f"; state saved in {path}" if path else ""
-                raise TrainingInterrupted(
-                    f"interrupted at epoch {epoch + 1}, step {step + 1}{where}", path) from None
-            seconds += time.perf_counter() - t0
-            bar.close()
-            if not all(np.all(np.isfinite(p)) for p in model.params.values()):
-                raise TrainingDiverged(
-                    f"a parameter became NaN or infinite during epoch {epoch + 1}; training "
-                    f"stopped (try a smaller learning rate, lr={lr:g})")
-            metrics = {"epoch": epoch + 1,
-                       "train_loss": (recon_sum + model.beta * kl_sum) / n,
-                       "train_recon": recon_sum / n, "train_kl": kl_sum / n,
-                       "test_loss": None, "test_recon": None, "test_kl": None,
-                       "beta": beta, "steps": steps, "seconds": seconds}
-            if x_test is not None:
-                ev = evaluate(model, x_test, batch_size=eval_batch_size, seed=eval_seed)
-                metrics.update(test_loss=ev["loss"], test_recon=ev["recon"], test_kl=ev["kl"])
-            history.append(metrics)
-            if out is not None:
-                with open(out / METRICS_NAME, "a") as f:
-                    f.write(json.dumps(metrics) + "\n")
-                checkpoint(epoch + 1, None)
-            if log is not None:
-                log(metrics)
-    return history
+        from tqdm import tqdm  # disabled; plain tqdm never asks for ipywidgets
+    return tqdm(total=total, initial=initial, desc=desc, unit="batch", disable=not show,
+                leave=False, file=sys.stderr)
 
 
-class _DeferredCtrlC:
-    """Within the block, Ctrl-C (SIGINT) only raises a flag, checked between two steps, so the
-    state saved on interruption is never half an Adam update. A second Ctrl-C interrupts at once.
-    Outside the main thread (where handlers cannot be installed) this does nothing."""
+# ------------------------------------------------------------------------------------- signals
+class _StopSignals:
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM only count, and the loop stops between two
+    steps. A second signal stops at once (a ``KeyboardInterrupt`` inside the step; the step is
+    then redone on resume), except inside :meth:`deferred` sections (the Adam update and its
+    bookkeeping, the checkpoint), which always finish. Outside the main thread (where handlers
+    cannot be installed) this only counts signals delivered by code."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
-        self.pressed = False
-        self._old = None
+        self.count = 0
+        self.signum: int | None = None
+        self._critical = 0
+        self._old: dict = {}
 
     def _handler(self, signum, frame):
-        if self.pressed:
+        self.count += 1
+        if self.signum is None:
+            self.signum = signum
+        if self.count >= 2 and not self._critical:
             raise KeyboardInterrupt
-        self.pressed = True
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """A section that a second signal does not cut (it stops after the section instead)."""
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handler)
+            for s in self.SIGNALS:
+                self._old[s] = signal.signal(s, self._handler)
         return self
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        self._old = {}
         return False
-
-
-def _step_is_clean(opt, epoch: int, steps: int, step: int) -> bool:
-    """True when the optimizer has taken exactly the steps before ``step`` of this epoch.
-
-    Ctrl-C can land between ``loss_and_grads`` and ``opt.step()`` or in the middle of the Adam
-    update; only a state where the step counter says "step not taken" is saved, so a resumed run
-    redoes that step from scratch. A half-applied update is never saved.
-    """
-    return opt.t == epoch * steps + step

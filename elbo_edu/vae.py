@@ -167,8 +167,6 @@ class VAE(nn.Module):
             check_probability_targets(x, name)
         return np.ascontiguousarray(x, dtype=self.dtype)
 
-    _check_x = check_input  # the old private name (train.py calls it until it moves to check_input)
-
     def _check_z(self, z, name: str = "z") -> np.ndarray:
         z = as_float_array(z, name, ndim_min=2)
         if z.shape[-1] != self.z_dim:

@@ -79,7 +79,7 @@ def test_toy_data_defaults(tmp_path, capsys):
                       "--no-progress", "--out", out], capsys)
     assert code == 0
     cfg = json.loads((out / "config.json").read_text())["model"]
-    assert cfg["likelihood"] == "gaussian-learned" and cfg["z_dim"] == 2 and cfg["x_dim"] == 2
+    assert cfg["likelihood"] == "gaussian" and cfg["obs_var"] == 0.01 and cfg["z_dim"] == 2 and cfg["x_dim"] == 2
     assert {"samples.png", "latent.png", "curves.png"} <= {p.name for p in out.iterdir()}
     assert cli(["evaluate", out, "--k", "3", "--n", "50"], capsys)[0] == 0
     assert cli(["sample", out, "--n", "100"], capsys)[0] == 0
@@ -115,7 +115,7 @@ def test_bad_arguments_one_line(args, needle, capsys):
 def test_missing_data_and_checkpoints_one_line(tmp_path, capsys):
     cases = [
         (["train", "--data", "mnist", "--data-dir", tmp_path / "nowhere", "--no-progress"],
-         "data_dir"),
+         "--data-dir:"),
         (["evaluate", tmp_path / "norun"], "no checkpoint"),
         (["sample", tmp_path / "norun"], "no checkpoint"),
         (["train", "--resume", tmp_path / "norun"], "no checkpoint"),
@@ -165,3 +165,32 @@ def test_console_script_error_has_no_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "--hidden" in proc.stderr
+
+
+def test_figures_show_random_rows_not_the_first_ones(tmp_path, monkeypatch):
+    """Issue 14, item 11: a test set sorted by class (like binarized MNIST) must not give a
+    reconstructions figure or a latent plot of one class."""
+    from elbo_edu import cli as CLI
+    from elbo_edu import plots
+    from elbo_edu.data import Dataset
+    from elbo_edu.vae import VAE
+
+    y = np.repeat(np.arange(10), 50)
+    x = (np.random.default_rng(0).uniform(size=(500, 16)) * 0.5
+         + y[:, None] / 20).astype(np.float32)
+    data = Dataset("sorted", x, x, y, y)
+    seen = {}
+    for name in ("plot_curves", "plot_reconstructions", "plot_samples", "plot_latent_scatter",
+                 "plot_manifold"):
+        monkeypatch.setattr(plots, name, lambda *a, _n=name, **kw: seen.setdefault(_n, a))
+    model = VAE(16, 2, (8,), rng=np.random.default_rng(0))
+    CLI._figures(model, data, [], tmp_path, seed=3)
+    shown = seen["plot_reconstructions"][0]
+    rows = [int(np.flatnonzero((x == r).all(axis=1))[0]) for r in shown]
+    assert len(shown) == CLI.N_RECON and len(set(y[rows])) >= 5
+    z, labels = seen["plot_latent_scatter"]
+    assert len(set(labels)) == 10
+    again = {}
+    monkeypatch.setattr(plots, "plot_reconstructions", lambda *a, **kw: again.setdefault("r", a))
+    CLI._figures(model, data, [], tmp_path, seed=3)
+    assert np.array_equal(again["r"][0], shown)  # the same seed shows the same rows

@@ -2,7 +2,8 @@
 
 Claims checked: E1 product vs sum of a directed model's conditionals, E2 the log inside the
 expectation, E3 log p(x) independent of q with θ fixed, E4 the integrand of the evidence, E5 the
-second argument of KL, E8 Jensen's inequality needs concavity.
+second argument of KL, E8 Jensen's inequality needs concavity, E9 the N/M factor, E11 the ELBO
+rising while log p(x) falls, E13 the direction of the coding-loss KL, E14 θ_old in the EM objective.
 """
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ PAGE = Path(__file__).resolve().parents[1] / "docs" / "errata.md"
 
 def test_errata_page_code_runs_and_covers_every_slip():
     text = PAGE.read_text(encoding="utf-8")
-    for k in range(1, 9):
+    for k in range(1, 16):
         assert f"## E{k} " in text, f"E{k} has no section on the errata page"
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 7
+    assert len(blocks) >= 12
     namespace: dict = {}
     for block in blocks:                   # each block ends with asserts of its own claim
         exec(compile(block, str(PAGE), "exec"), namespace)
@@ -61,14 +62,18 @@ def test_e3_evidence_independent_of_phi_and_best_q_is_posterior(seed):
     q_means[0], q_logvars[0] = 0.0, 0.0                       # the prior
     q_means[1], q_logvars[1] = post_mean[0], np.log(np.diag(post_cov))   # the posterior
     d = errata.fixed_theta_demo(model, x, q_means, q_logvars)
-    assert np.ptp(d.log_evidence) < 1e-12
-    np.testing.assert_allclose(d.elbo + d.kl_to_posterior, d.log_evidence, rtol=0, atol=1e-10)
+    # ELBO and KL are separate formulas of q; their sum is one number for all 20 q's, and it is
+    # log p(x) as scipy computes it from N(b, WW^T + s^2 I) (not the demo's own log_evidence)
+    from scipy.stats import multivariate_normal
+    ref = multivariate_normal(model.b, model.W @ model.W.T + model.sigma2 * np.eye(5)).logpdf(x[0])
+    assert np.ptp(d.elbo) > 1.0                                # the q's do differ
+    np.testing.assert_allclose(d.elbo + d.kl_to_posterior, ref, rtol=0, atol=1e-10)
     assert np.argmax(d.elbo) == 1 and abs(d.kl_to_posterior[1]) < 1e-10
     assert d.kl_to_prior[0] == 0.0 and d.kl_to_posterior[0] > 0.0
     # gradient ascent over q from the prior: the ELBO climbs, log p(x) stays, the gap closes
     traj = ascend_elbo(model, x, lr=0.05, steps=300)
     assert np.all(np.diff(traj.elbo[:, 0]) >= -1e-12)
-    assert np.ptp(traj.log_evidence) == 0.0
+    np.testing.assert_allclose(traj.elbo[:, 0] + traj.kl[:, 0], ref, rtol=0, atol=1e-10)
     assert traj.kl[-1, 0] < 1e-3 * traj.kl[0, 0]
 
 
@@ -103,6 +108,51 @@ def test_e8_jensen_direction_depends_on_curvature(mu, s):
     assert abs(d.mean_of_exp - np.exp(d.exact_log_of_mean)) < 5 * d.std_err_mean_of_exp
     # the gap of Jensen's inequality is s²/2 exactly for the log-normal
     assert d.exact_log_of_mean - d.exact_mean_of_log == pytest.approx(s * s / 2)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_e9_minibatch_sum_is_unbiased_only_with_n_over_m(seed):
+    rng = np.random.default_rng(seed)
+    data = rng.normal(1.0, 1.3, size=(300, 2))
+    d = errata.minibatch_scale_demo(data, np.array([0.5, -1.0]), np.array([0.2, 1.0]), 15, 3000, rng)
+    assert np.all(np.abs(d.scaled_mean - d.full) < 4 * d.standard_error)
+    assert np.all(np.abs(d.unscaled_mean - d.full) > 20 * d.standard_error)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_e11_elbo_rises_while_log_evidence_falls(seed):
+    rng = np.random.default_rng(200 + seed)
+    model, x = errata.demo_model(rng, x_dim=4)
+    q_mean = np.array([[rng.choice([-1, 1]) * rng.uniform(0.5, 1.5)]])
+    d = errata.moving_theta_demo(model, x, q_mean, np.array([[-1.0]]), step=0.02)
+    assert d.elbo_after > d.elbo_before
+    assert d.log_evidence_after < d.log_evidence_before
+    # independent evidence: scipy's Gaussian density at the shifted offset
+    from scipy.stats import multivariate_normal
+    grad_b = (x[0] - x[0] - model.W @ q_mean[0]) / model.sigma2
+    cov = model.W @ model.W.T + model.sigma2 * np.eye(4)
+    assert d.log_evidence_after == pytest.approx(
+        multivariate_normal(x[0] + 0.02 * grad_b, cov).logpdf(x[0]), abs=1e-10)
+    assert d.log_evidence_before == pytest.approx(multivariate_normal(x[0], cov).logpdf(x[0]), abs=1e-10)
+
+
+def test_e13_coding_loss_estimates_kl_p_q_not_kl_q_p():
+    d = errata.coding_loss_demo([0.9, 0.05, 0.05], [1 / 3, 1 / 3, 1 / 3], 200_000,
+                                np.random.default_rng(13))
+    assert abs(d.extra_nats - d.kl_p_q) < 4 * d.standard_error
+    assert abs(d.extra_nats - d.kl_q_p) > 50 * d.standard_error
+    p = np.array([0.9, 0.05, 0.05])
+    assert d.kl_p_q == pytest.approx(float(np.sum(p * np.log(3 * p))), rel=1e-12)
+
+
+@pytest.mark.parametrize("w_true", [0.8, 1.5, 2.5])
+def test_e14_same_theta_objective_is_not_maximum_likelihood(w_true):
+    xs = np.random.default_rng(14).normal(size=4000) * np.sqrt(w_true ** 2 + 0.5)
+    d = errata.same_theta_demo(xs, sigma2=0.5)
+    # ML in closed form: w² = mean(x²) − σ²
+    assert d.w_max_likelihood == pytest.approx(np.sqrt(np.mean(xs ** 2) - 0.5), abs=1e-3)
+    assert d.w_em_step == pytest.approx(d.w_max_likelihood, abs=1e-3)
+    assert d.w_same_theta > d.w_max_likelihood + 1.0
 
 
 def test_errata_bad_input_names_the_argument():

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from elbo_edu.distributions import kl_normal
 from elbo_edu.estimators import (Mixture1D, Quadratic, fit_gaussian_kl, kl_discrete, mc_kl_normal,
                                  pathwise_gradient, score_function_gradient)
+from elbo_edu.estimators.kl import reverse_kl_descent
 from elbo_edu.estimators.kl import _forward_kl, _normal_rule, _reverse_kl
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 
@@ -167,6 +168,53 @@ def test_each_fit_wins_its_own_direction(fits):
     assert f.forward_kl["forward_fit"] < f.forward_kl["reverse_fit"]
     assert f.reverse_kl["reverse_fit"] < f.reverse_kl["forward_fit"]
     assert min(f.forward_kl.values()) > 0 and min(f.reverse_kl.values()) > 0
+
+
+@pytest.mark.parametrize("a", [0.6, 1.5, 2.0])
+def test_reverse_fit_is_the_global_minimum(a):
+    """Reverse KL has several local minima; the fit must be the lowest (issue: N(±1.5, 0.6²)).
+
+    Independent of the package's quadrature and descent: scipy's adaptive quadrature of the
+    definition, minimised by Nelder-Mead from both modes and from the centre.
+    """
+    from scipy import integrate, optimize
+
+    from elbo_edu.distributions import gaussian_log_prob
+
+    p = Mixture1D([0.5, 0.5], [-a, a], [0.6, 0.6])
+    f = fit_gaussian_kl(p)
+
+    def rev(th):
+        def g(x):
+            lq = float(gaussian_log_prob([[x]], th[0], th[1])[0])
+            return np.exp(lq) * (lq - float(p.log_pdf(np.array([x]))[0]))
+        return integrate.quad(g, -15, 15, points=[-a, 0, a], limit=400, epsabs=1e-12)[0]
+
+    local = [optimize.minimize(rev, x0, method="Nelder-Mead",
+                               options={"xatol": 1e-7, "fatol": 1e-10}).fun
+             for x0 in ([-a, np.log(0.36)], [a, np.log(0.36)], [0.0, np.log(p.var())])]
+    assert f.reverse_kl["reverse_fit"] <= min(local) + 1e-7
+    if a == 1.5:        # two distinct local minima: a mode (0.666) and the centre (0.481)
+        assert max(local) - min(local) > 0.1
+        assert abs(f.reverse[0]) < 1e-6 and f.reverse_kl["reverse_fit"] == pytest.approx(0.4811, abs=1e-3)
+
+
+def test_reverse_descent_from_a_mode_is_only_local():
+    p = Mixture1D([0.5, 0.5], [-1.5, 1.5], [0.6, 0.6])
+    m, lv, kl = reverse_kl_descent(p, -1.5, np.log(0.36))
+    assert m == pytest.approx(-1.43, abs=0.01) and kl == pytest.approx(0.666, abs=1e-3)
+    assert kl > fit_gaussian_kl(p).reverse_kl["reverse_fit"] + 0.1
+
+
+def test_forward_and_reverse_fits_differ_for_a_unimodal_mixture():
+    """Once the mixture is unimodal both fits are centred, but their variances still differ."""
+    p = Mixture1D([0.5, 0.5], [-0.6, 0.6], [0.6, 0.6])
+    t = np.linspace(-6, 6, 20001)
+    assert np.sum(np.diff(np.sign(np.diff(p.log_pdf(t)))) != 0) == 1     # one mode
+    f = fit_gaussian_kl(p)
+    assert abs(f.forward[0]) < 1e-9 and abs(f.reverse[0]) < 1e-6
+    assert np.exp(f.forward[1]) == pytest.approx(0.72, abs=1e-9)
+    assert np.exp(f.forward[1]) - np.exp(f.reverse[1]) > 0.015            # 0.720 against 0.699
 
 
 def test_mixture_bad_input():

@@ -76,3 +76,114 @@ def test_log_joint_is_likelihood_plus_prior(setup, rng):
     ref = gaussian_log_prob(np.broadcast_to(x, (3, 5, 4)), z @ m.W.T + m.b, np.log(m.sigma2)) \
         + std_normal_log_prob(z)
     np.testing.assert_allclose(m.log_joint(x, z), ref, rtol=1e-14)
+
+
+def test_mean_field_floor_falls_with_x_dim():
+    """Chapter 06 "Try this" 2: for LinearGaussian.random the floor of the gap left by the best
+    diagonal q *falls* as x_dim grows (random columns of W become nearly orthogonal).
+
+    The floor is measured as KL(q* || p(z|x)) at the best diagonal q* (posterior mean, variances
+    1/Λ_kk), by the model's KL formula, not by the closed-form floor ½(Σ log Λ_kk − log|Λ|).
+    """
+    def floor(x_dim):
+        out = []
+        for seed in range(10):
+            r = np.random.default_rng(seed)
+            m = LinearGaussian.random(x_dim, 2, r)
+            x = m.sample(1, r)
+            mean, _ = m.posterior(x)
+            out.append(m.kl_to_posterior(x, mean, m.mean_field_logvar()[None])[0])
+        return np.mean(out)
+
+    f2, f100 = floor(2), floor(100)
+    assert f2 > 0.1 and f100 < 0.02 and f2 > 10 * f100      # measured: about 0.19 and 0.006
+
+
+def test_network_outputs_the_parameters_of_a_density():
+    """D2.3: (μ(x), log σ²(x)) = NN(x) makes p(y|x) = N(y; μ(x), σ²(x)) a density in y for every x
+    (quadrature), and the gradient of Σ log p(y|x) reaches the network's weights (finite
+    differences through the network)."""
+    from scipy import integrate
+
+    from elbo_edu.distributions import gaussian_log_prob_grad
+    from elbo_edu.gradcheck import numerical_gradient, rel_error
+    from elbo_edu.nn import Linear, Sequential, Tanh
+
+    rng = np.random.default_rng(23)
+    net = Sequential(Linear(3, 8, rng=rng, dtype=np.float64), Tanh(),
+                     Linear(8, 2, rng=rng, dtype=np.float64))
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
+    out = net.forward(x)
+    for i in range(5):
+        mass = integrate.quad(lambda t: np.exp(gaussian_log_prob([[t]], out[i, :1], out[i, 1:])[0]),
+                              -np.inf, np.inf)[0]
+        assert abs(mass - 1) < 1e-9
+
+    def total(_=None):
+        o = net.forward(x)
+        return float(np.sum(gaussian_log_prob(y, o[:, :1], o[:, 1:])))
+
+    o = net.forward(x)
+    _, dmean, dlogvar = gaussian_log_prob_grad(y, o[:, :1], o[:, 1:])
+    net.zero_grad()
+    net.backward(np.concatenate([dmean, dlogvar], axis=1))
+    for name, p in net.params.items():
+        assert rel_error(net.grads[name], numerical_gradient(total, p)) < 1e-7, name
+
+
+def test_negative_entropy_of_a_gaussian_by_quadrature():
+    """D5.1: ∫ p log p = −½(log 2πσ² + 1), against scipy's adaptive quadrature of the definition."""
+    from scipy import integrate
+
+    for mean, logvar in ((0.0, 0.0), (1.3, -2.0), (-4.0, 3.1)):
+        def integrand(t):
+            lp = gaussian_log_prob([[t]], mean, logvar)[0]
+            return np.exp(lp) * lp
+        s = np.exp(0.5 * logvar)
+        quad = integrate.quad(integrand, mean - 40 * s, mean + 40 * s, points=[mean], limit=200,
+                              epsabs=1e-13)[0]
+        assert abs(quad - (-float(gaussian_entropy(np.array([logvar]))))) < 1e-10
+        assert abs(quad - (-0.5 * (np.log(2 * np.pi) + logvar + 1))) < 1e-10
+
+
+def test_diagonal_gaussian_log_density_is_a_sum_of_one_dimensional_terms(rng):
+    """D7.1: log N(x; μ, diag σ²) = Σ_d log N(x_d; μ_d, σ_d²), each term from scipy.stats.norm."""
+    from scipy.stats import norm
+
+    x, mean, logvar = rng.standard_normal((3, 6, 5))
+    ref = norm.logpdf(x, mean, np.exp(0.5 * logvar)).sum(axis=1)
+    np.testing.assert_allclose(gaussian_log_prob(x, mean, logvar), ref, rtol=1e-13)
+
+
+def test_kl_to_posterior_minus_weighted_squared_error_is_constant_in_q(setup, rng):
+    """D6.6: KL(q ‖ p(z|x)) − [C E_q‖x − Wz − b‖² + KL(q ‖ p(z))] = log p(x) + D/2 log 2πc for
+    every q; the expected squared error is estimated by Monte Carlo (not the closed form)."""
+    m, x, _, _ = setup
+    x1 = np.repeat(x[:1], 6, axis=0)
+    qm, qlv = rng.normal(0, 1.5, (6, 2)), rng.normal(0, 1, (6, 2))
+    z = qm + np.exp(0.5 * qlv) * rng.standard_normal((200_000, 6, 2))
+    sq = np.sum((x1 - z @ m.W.T - m.b) ** 2, axis=-1)                     # (S, 6)
+    loss = sq.mean(0) / (2 * m.sigma2) + kl_std_normal(qm, qlv)
+    se = sq.std(0, ddof=1) / np.sqrt(len(sq)) / (2 * m.sigma2)
+    const = m.log_evidence(x[:1])[0] + 0.5 * m.x_dim * np.log(2 * np.pi * m.sigma2)
+    assert np.all(np.abs(m.kl_to_posterior(x1, qm, qlv) - loss - const) < 4 * se)
+    assert np.ptp(loss) > 1.0                                   # the q's differ
+
+
+def test_single_image_evidence_against_prior_samples():
+    """D3.1 for one image: p(x) = ∫ p(x|z) p(z) dz on a grid against the average of p(x|z_s)
+    over 10⁶ prior samples (unbiased; 4 relative standard errors)."""
+    from elbo_edu.estimators import evidence_bounds
+    from elbo_edu.estimators.grid import log_integral, make_grid
+    from elbo_edu.vae import VAE
+
+    dlvm = VAE(5, 2, hidden=(16,), likelihood="bernoulli", activation="tanh", dtype=np.float64,
+               rng=np.random.default_rng(3))
+    for p in dlvm.params.values():
+        p *= 3.0
+    x = np.array([[1.0, 0.0, 1.0, 1.0, 0.0]])
+    grid = make_grid(-7.0, 7.0, 281, dim=2)
+    log_px = log_integral(dlvm.log_joint(x, grid.points[:, None, :]), grid)[0]
+    est = evidence_bounds(dlvm, x, 1_000_000, proposal="prior", rng=np.random.default_rng(5))
+    assert est.rel_se[0] < 0.01
+    assert abs(np.exp(est.log_evidence[0] - log_px) - 1) < 4 * est.rel_se[0]

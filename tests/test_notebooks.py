@@ -119,8 +119,14 @@ def test_ends_with_try_this(path):
                     reason="shared DERIVATIONS.md not found beside the repository")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_covers_its_row_of_the_derivation_map(path):
-    expected = derivation_table().get(_chapter(path))
-    assert expected, f"{path.name}: chapter {_chapter(path):02d} is not in DERIVATIONS.md"
+    """The steps of the shared DERIVATIONS.md; for the chapters written beyond it (12, 13), the
+    steps that the project's own docs/derivation_map.md gives them."""
+    chapter = _chapter(path)
+    expected = derivation_table().get(chapter)
+    if expected is None:
+        rows = (ROOT / "docs" / "derivation_map.md").read_text(encoding="utf-8").splitlines()
+        expected = [m.group(1) for m in (re.match(rf"^\|\s*(D{chapter}\.\d+)\s*\|", r) for r in rows) if m]
+    assert expected, f"{path.name}: chapter {chapter:02d} is neither in DERIVATIONS.md nor in the map"
     missing = sorted(set(expected) - set(covered_ids(_read(path))))
     assert not missing, f"{path.name}: does not cover {missing}"
 

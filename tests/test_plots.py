@@ -25,7 +25,8 @@ from elbo_edu.plots import (normal_quantile_grid, plot_active_units, plot_curves
                             plot_gamma_trace, plot_iwae_curve, plot_kl_fits, plot_latent_scatter,
                             plot_manifold, plot_naive_evidence_error, plot_points,
                             plot_posterior_grid, plot_quadrature_check, plot_reconstructions,
-                            plot_ring_map, plot_samples, plot_tradeoff, save_figure, tile_images)
+                            plot_ring_map, plot_samples, plot_samples_on_data, plot_tradeoff,
+                            save_figure, tile_images)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -58,6 +59,8 @@ CASES = {
                        {}, 1),
     "manifold": (plot_manifold, (lambda z: np.full((len(z), 784), 0.5),), {"n": 5}, 1),
     "points": (plot_points, (_R.normal(size=(200, 2)),), {}, 1),
+    "samples_on_data": (plot_samples_on_data, (_R.normal(size=(200, 2)), _R.normal(size=(300, 2))),
+                        {}, 1),
     "density_2d": (plot_density_2d, (_G, _G, np.exp(-(_G1**2 + _G2**2) / 2)), {}, 1),
     "ring_map": (plot_ring_map, (_R.normal(size=(300, 2)), _R.normal(size=(300, 2))), {}, 2),
     "naive_evidence": (plot_naive_evidence_error, ([1, 2, 4, 8], [0.01, 0.05, 0.3, 2.0]), {}, 1),
@@ -270,6 +273,17 @@ def test_points_and_density_draw_what_they_are_given():
     mesh = fig.axes[0].collections[0]
     np.testing.assert_array_equal(np.asarray(mesh.get_array()).reshape(dens.shape), dens)
     assert isinstance(fig.axes[0].collections[1], PathCollection)
+
+
+def test_samples_on_data_draws_the_data_under_the_samples():
+    samples, data = _R.normal(size=(40, 2)), _R.normal(size=(70, 2)) + 5
+    ax = plot_samples_on_data(samples, data).axes[0]
+    under, over = ax.collections
+    np.testing.assert_array_equal(under.get_offsets(), data)
+    np.testing.assert_array_equal(over.get_offsets(), samples)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["data (70)", "samples (40)"]
+    with pytest.raises(ValueError, match="data: expected points of shape"):
+        plot_samples_on_data(samples, np.zeros((5, 3)))
 
 
 # Derivation figures

@@ -27,7 +27,7 @@ from elbo_edu.density_estimation import (
 )
 from elbo_edu.distributions import gaussian_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
-from elbo_edu.models.grid import log_integral, make_grid
+from elbo_edu.estimators.grid import log_integral, make_grid
 from elbo_edu.models.linear_gaussian import LinearGaussian
 
 rng = np.random.default_rng(1)
@@ -159,9 +159,10 @@ print(f"2-D KDE, h = {h2:.3f}: integral over the grid = {np.exp(log_mass):.12f}"
 assert abs(np.exp(log_mass) - 1.0) < 1e-8
 
 # %% [markdown]
-# The bandwidth controls the fit: too narrow and every point is its own spike (the estimate is
-# perfect on the training points and poor anywhere else), too wide and the two modes blur into
-# one. The held-out score picks a value in between.
+# The bandwidth controls the fit: too narrow and every point is its own spike (the density is very
+# high at the training points — their log-likelihood grows without bound as $h\to0$ — and near zero
+# between them, so held-out points score badly), too wide and the two modes blur into one. The
+# held-out score picks a value in between.
 
 # %%
 t = np.linspace(-5, 6, 600)[:, None]
@@ -211,6 +212,12 @@ assert np.prod(dens) == 0.0 and np.isfinite(log_likelihood(many, mle_mean, mle_l
 # linearity of expectation
 #
 # $$\mathbb E[\hat G]=\frac NM\sum_{i=1}^N\Pr(i\in B)\,g_i=\frac NM\cdot\frac MN\sum_{i=1}^N g_i=G .$$
+#
+# The factor $N/M$ is what makes the estimate unbiased: the lecture notes call the plain minibatch
+# sum $\sum_{i\in B}g_i$ an unbiased estimate of $G$, but they omit $N/M$, and without it the
+# expectation is $\frac MN G$ (erratum E9; the package's unscaled control shows the bias).
+# Averaging over the batch instead, $\frac1M\sum_{i\in B}g_i$, is unbiased for the *mean*
+# gradient $G/N$ — the same direction, which is what training loops use.
 #
 # Two checks. (a) *Exactly*: if the batches of one shuffled epoch partition the data, the average of
 # their $N/M$ rescaled gradients is $G$ up to rounding. (b) *Statistically*: the average of $K$

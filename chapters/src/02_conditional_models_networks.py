@@ -52,12 +52,11 @@ F64 = np.float64
 logits = rng.normal(0, 2, size=(6, 4))
 y = rng.integers(0, 4, size=6)
 probs = softmax(logits)
-assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-15) and np.all(probs > 0)
-assert np.allclose(categorical_log_prob(y, logits), np.log(probs[np.arange(6), y]), atol=1e-14)
-
 (dlogp,) = categorical_log_prob_grad(y, logits)                 # gradient of  log p
 onehot = np.eye(4)[y]
-assert np.max(np.abs(-dlogp - (probs - onehot))) < 1e-15        # gradient of -log p
+print("gradient of -log p (first row):", np.round(-dlogp[0], 4), "  pi - onehot:",
+      np.round(probs[0] - onehot[0], 4))
+# the check that can fail: central finite differences of categorical_log_prob itself
 report = check_function("categorical_log_prob", categorical_log_prob, categorical_log_prob_grad,
                         dict(y=y, logits=logits), rng=rng)
 print(report)
@@ -245,8 +244,10 @@ assert full.passed
 #    $\pi-\mathrm{onehot}(y)$, and why does an untrained classifier start near a loss of $\log K$?
 # 3. D2.2: add a fourth variable with parents $\{x_2,x_3\}$. The total of the product is still 1;
 #    what does the total of the *sum* of conditionals grow to?
-# 4. D2.3: make the network output $\sigma$ directly (no log). Find inputs for which the "density"
-#    fails the integral check, and explain why the log-variance output avoids that.
+# 4. D2.3: make the network's second output $\sigma$ itself (a Linear output, no log and no
+#    positivity constraint). Find inputs for which that output is zero or negative: what do
+#    `gaussian_log_prob` and the integral check give there? How does reading the output as
+#    $\log\sigma^2$ avoid the problem for every input?
 # 5. D2.4: run `check_module(nn.ReLU(), np.array([[0.0, 1e-7]]))`. Why does the check fail exactly
 #    at the kink, and why does that not matter when training?
 

@@ -19,7 +19,8 @@ import numpy as np
 from scipy import integrate
 
 from elbo_edu.distributions import gaussian_log_prob, kl_normal
-from elbo_edu.estimators.kl import Mixture1D, fit_gaussian_kl, kl_discrete, mc_kl_normal
+from elbo_edu.estimators.kl import (Mixture1D, fit_gaussian_kl, kl_discrete, mc_kl_normal,
+                                    reverse_kl_descent)
 from elbo_edu.gradcheck import numerical_gradient
 from elbo_edu.plots import plot_kl_fits
 
@@ -81,10 +82,15 @@ for t in (1e-2, 1e-3, 1e-4):
 #
 # * **forward** $\min_q\mathrm{KL}(p\,\|\,q)=\min_q\mathbb E_p[\log p-\log q]$: wherever $p$ has
 #   mass, $\log q$ must not be very negative, so $q$ spreads to *cover* both modes. For a Gaussian
-#   $q$ the minimiser matches the mean and variance of $p$ (only $-\mathbb E_p[\log q]$ depends on
-#   $q$, and it is a quadratic in the moments);
+#   $q$ only $-\mathbb E_p[\log q]=\tfrac12\log 2\pi s^2+\mathbb E_p[(x-m)^2]/(2s^2)$ depends on
+#   $q$, and it depends on $p$ only through its first two moments; the minimiser matches the mean
+#   and variance of $p$;
 # * **reverse** $\min_q\mathrm{KL}(q\,\|\,p)=\min_q\mathbb E_q[\log q-\log p]$: $q$ is penalised for
-#   mass where $p$ is small, so it *seeks one mode* and ignores the other.
+#   mass where $p$ is small, so with well-separated modes it *seeks one mode* and ignores the
+#   other. The reverse objective is not convex: it has several local minima (one per mode, and a
+#   broad centred one when the modes overlap), so a descent can stop at a local optimum, and
+#   `fit_gaussian_kl` scans a grid before it descends. Only when $p$ itself is Gaussian do the two
+#   directions give the same fit.
 #
 # Variational inference minimises the reverse direction $\mathrm{KL}(q\,\|\,p(z\mid x))$ (it needs
 # expectations under $q$, which we can sample); expect VAE posteriors to be compact rather than
@@ -146,6 +152,38 @@ print("gradient at the forward fit:", g_fwd, "  at the reverse fit:", g_rev,
 assert np.max(np.abs(g_fwd)) < 1e-6 and np.max(np.abs(g_rev)) < 1e-6
 assert np.max(np.abs(g_mode)) > 100 * np.max(np.abs(g_rev))
 
+# %% [markdown]
+# **Several local optima.** Move the modes closer, to $\pm1.5$. A descent on the reverse KL started
+# at the left mode stops at a mode-seeking Gaussian; started at the centre it stops at a broad
+# Gaussian centred between the modes — and that one has the *lower* reverse KL. Mode seeking is
+# then only a local optimum. Both end points are checked against scipy's adaptive quadrature.
+# Even with overlapping modes the two directions still disagree: the reverse fit is narrower than
+# the moment-matched forward fit.
+
+# %%
+close = Mixture1D(weights=[0.5, 0.5], means=[-1.5, 1.5], stds=[0.6, 0.6])
+
+
+def reverse_kl_close(m, lv):
+    def g(t):
+        lq = gauss(t, m, lv)
+        return np.exp(lq) * (lq - close.log_pdf(t))
+    return integrate.quad(g, -15, 15, points=[-1.5, 0, 1.5], limit=400, epsabs=1e-12)[0]
+
+
+m_mode, lv_mode, _ = reverse_kl_descent(close, -1.5, np.log(0.36))
+m_ctr, lv_ctr, _ = reverse_kl_descent(close, 0.0, np.log(close.var()))
+kl_mode, kl_ctr = reverse_kl_close(m_mode, lv_mode), reverse_kl_close(m_ctr, lv_ctr)
+fits_close = fit_gaussian_kl(close)
+print(f"from the left mode: mean {m_mode:+.3f}, var {np.exp(lv_mode):.3f}, KL(q||p) {kl_mode:.4f}")
+print(f"from the centre   : mean {m_ctr:+.3f}, var {np.exp(lv_ctr):.3f}, KL(q||p) {kl_ctr:.4f}")
+print(f"fit_gaussian_kl   : mean {fits_close.reverse[0]:+.3f}, var {np.exp(fits_close.reverse[1]):.3f};"
+      f"  forward fit var {np.exp(fits_close.forward[1]):.3f}")
+assert m_mode < -1.0 and abs(m_ctr) < 1e-6                  # two different stationary points
+assert kl_ctr < kl_mode - 0.1                                # the mode is only a local optimum
+assert abs(reverse_kl_close(*fits_close.reverse) - kl_ctr) < 1e-8   # the package finds the global one
+assert np.exp(fits_close.forward[1]) > np.exp(fits_close.reverse[1]) + 0.3
+
 # %%
 t_grid = np.linspace(-5, 5, 801)
 plot_kl_fits(t_grid, np.exp(mixture.log_pdf(t_grid)),
@@ -201,8 +239,9 @@ assert abs(est - reverse_kl(m_r, lv_r)) < 4 * se
 # 1. D4.1: give $Q$ a zero where $P$ is positive (`Q = [0.5, 0.5, 0.0]`, `P = [0.4, 0.4, 0.2]`).
 #    What does `kl_discrete(P, Q)` return, and what does `kl_discrete(Q, P)` return? Relate the
 #    answer to the two fits of D4.2.
-# 2. D4.2: move the modes closer (`means=[-1, 1]`). Below which separation do the forward and
-#    reverse fits coincide (the mixture is then unimodal)?
+# 2. D4.2: move the modes closer (`means=[-0.6, 0.6]`, a unimodal mixture). Both fits are now
+#    centred; compare their variances. Why do they still differ, and for which $p$ would they
+#    coincide?
 # 3. D4.2: make the mixture unequal (`weights=[0.8, 0.2]`). Which mode does the reverse fit pick,
 #    and does `fit_gaussian_kl` ever land on the smaller one?
 # 4. D4.3: estimate the KL in the *other* direction, sampling from the second Gaussian. Which

@@ -159,7 +159,7 @@ for delta in [1e-2, 1e-5, 1e-8]:
     package = float(kl_normal(np.array(0.0), np.array(delta), np.array(0.0), np.array(0.0)))
     series = delta ** 2 / 4 + delta ** 3 / 12 + delta ** 4 / 48  # Taylor series of the KL in delta
     print(f"delta={delta:.0e}:  naive {naive:.6e}   kl_normal {package:.6e}   series {series:.6e}")
-    assert abs(package - series) <= 1e-6 * series  # relative error of the 4-term series < delta^3
+    assert abs(package - series) <= 1e-6 * series  # relative error of the 3-term series < delta^3
 
 # %% [markdown]
 # ## D5.4 — Against the standard normal prior, summed over dimensions
@@ -230,15 +230,13 @@ print(f"2-D quadrature {kl2d:.10f}   kl_std_normal {pkg2d:.10f}")
 # $\partial_{\log\sigma_1^2}=\tfrac12(\sigma_1^2/\sigma_2^2-1)$ and
 # $\partial_{\log\sigma_2^2}=\tfrac12\big(1-(\sigma_1^2+(\mu_1-\mu_2)^2)/\sigma_2^2\big)$.
 #
-# First the formula against `kl_std_normal_grad`, then both hand-written gradient functions against
-# central finite differences in float64 (`elbo_edu.gradcheck`, pass threshold: relative error
-# $<10^{-7}$).
+# Both hand-written gradient functions are checked against central finite differences in float64
+# (`elbo_edu.gradcheck`, pass threshold: relative error $<10^{-7}$) — a comparison with the formula
+# typed again would repeat the code under test on both sides.
 
 # %%
 mu_b, lv_b = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
 dmu, dlv = kl_std_normal_grad(mu_b, lv_b)
-assert rel_error(dmu, mu_b) < 1e-15
-assert rel_error(dlv, 0.5 * (np.exp(lv_b) - 1)) < 1e-14
 
 # the same derivative by central differences of the summed KL
 num_dmu = numerical_gradient(lambda m: kl_std_normal(m, lv_b).sum(), mu_b.copy())

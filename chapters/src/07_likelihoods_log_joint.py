@@ -15,6 +15,7 @@
 
 # %%
 import numpy as np
+from scipy import integrate
 
 from elbo_edu.special import sigmoid
 from elbo_edu.data import load_dataset
@@ -66,7 +67,7 @@ assert abs(mass - 1) < 1e-10
 # safe, grey-level targets included, and finite values where the naive formula breaks.
 
 # %%
-xb = rng.uniform(size=(N, D))                      # grey levels in [0, 1] are allowed targets
+xb = rng.uniform(size=(N, D))                      # grey levels: the formula accepts them (see below)
 logits = rng.normal(0, 3, size=(N, D))
 p = sigmoid(logits)
 bce = -np.sum(xb * np.log(p) + (1 - xb) * np.log(1 - p), axis=1)
@@ -80,6 +81,37 @@ stable = bernoulli_log_prob(target, huge)[0]
 print(f"naive: {naive}   stable: {stable}")
 assert not np.isfinite(naive) and np.isfinite(stable)
 assert abs(stable - (-800.0 - 800.0 - np.log1p(np.exp(-40.0)))) < 1e-9   # two certain misses + one hit
+
+# %% [markdown]
+# **Grey levels are accepted, but then the Bernoulli is not a density.** The formula
+# $x\ell-\operatorname{softplus}(\ell)$ is defined for any $x\in[0,1]$, and the package accepts grey
+# levels (PyTorch's VAE example trains on them). But the Bernoulli is a distribution on the two
+# points $\{0,1\}$. Read as a function of $x\in[0,1]$, $\lambda^x(1-\lambda)^{1-x}$ with
+# $\lambda=\sigma(\ell)$ does not integrate to one — its integral is $(2\lambda-1)/\log\frac{\lambda}{1-\lambda}$
+# (¹⁄₂ at $\lambda=\tfrac12$), always below one. A loss computed this way on grey-level images is a
+# cross-entropy in nats, **not** a negative log-likelihood: it cannot be compared with the
+# log-likelihoods of the literature, which are measured on binarized digits (dynamic binarization
+# during training, or the statically binarized MNIST). The normalised version is the **continuous
+# Bernoulli** (Loaiza-Ganem & Cunningham, *The continuous Bernoulli: fixing a pervasive error in
+# variational autoencoders*):
+#
+# $$p(x\mid\lambda)=C(\lambda)\,\lambda^x(1-\lambda)^{1-x},\qquad
+#   C(\lambda)=\frac{2\,\operatorname{artanh}(1-2\lambda)}{1-2\lambda}\ (\lambda\ne\tfrac12),\quad C(\tfrac12)=2 .$$
+#
+# Check by quadrature over $x\in[0,1]$: the Bernoulli "density" integrates to the value above, well
+# short of one, and with the factor $C(\lambda)$ it integrates to one.
+
+# %%
+for ell in (-4.0, -1.0, 0.0, 0.5, 3.0):
+    lam = sigmoid(ell)
+    mass = integrate.quad(lambda t: np.exp(bernoulli_log_prob(np.array([[t]]), np.array([[ell]]))[0]),
+                          0, 1, epsabs=1e-13)[0]
+    formula = 0.5 if ell == 0 else (2 * lam - 1) / np.log(lam / (1 - lam))
+    C = 2.0 if ell == 0 else 2 * np.arctanh(1 - 2 * lam) / (1 - 2 * lam)
+    print(f"logit {ell:+.1f}: integral over [0, 1] {mass:.6f} (formula {formula:.6f});  "
+          f"times C(lambda) = {C * mass:.12f}")
+    assert abs(mass - formula) < 1e-10 and mass < 0.6            # not a density on [0, 1]
+    assert abs(C * mass - 1) < 1e-10                              # the continuous Bernoulli is
 
 # %% [markdown]
 # ## D7.3 — The standard normal prior
@@ -127,7 +159,8 @@ assert np.allclose(batched, by_hand, rtol=1e-13, atol=0)
 #
 # Multiplying by the positive number $2c$ does not move the minimum, so it is the same as minimising
 # $\mathbb E_q\lVert x-\hat x\rVert^2+2c\cdot\mathrm{KL}$: a fixed variance **is** a weight $\beta=2c$
-# on the KL (compare the β-VAE of chapter 11). Checks on a float64 VAE with fixed noise: the loss
+# on the KL (compare the β-VAE of Higgins et al., *β-VAE: Learning Basic Visual Concepts with a
+# Constrained Variational Framework*, which sets such a weight on purpose). Checks on a float64 VAE with fixed noise: the loss
 # equals the right-hand side, and its gradient equals $C$ times the gradient of the model with
 # $c=\tfrac12$ and $\beta=2c$.
 

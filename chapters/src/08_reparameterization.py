@@ -80,6 +80,14 @@ assert report.passed
 # ($\partial_{\mu_d}=2a_d\mu_d+c_d$, $\partial_{\log\sigma^2_d}=a_d\sigma_d^2$). Using the **same**
 # noise for both estimators, each average must land within 4 standard errors of it; then we compare
 # the variances of a single-sample estimate.
+#
+# Two caveats. The baseline used here, $b=\mathbb E_q[f]$, is an **oracle**: it is the exact
+# expectation we are trying to differentiate, available only because $f$ is a known quadratic. In
+# practice a baseline is itself estimated (a running average of $f$, or a learned function), and
+# does less. And pathwise is **not always** the lower-variance estimator: it wins here because $f$
+# is smooth with a gradient of moderate size; for an $f$ whose gradient is large where its value
+# changes little (e.g. $f(z)=\sin(\omega z)$ with a large $\omega$) the score function can do
+# better — the cell after the plot shows one such case.
 
 # %%
 f = Quadratic(a=np.array([1.0, -0.5, 2.0]), c=np.array([3.0, 1.0, -2.0]))
@@ -99,6 +107,20 @@ assert var_pw < var_sfb < var_sf
 # %%
 plot_estimator_variance(["score function", "score function\n+ baseline", "pathwise"],
                         [var_sf, var_sfb, var_pw])
+
+# %%
+# A case where pathwise loses: f(z) = sin(w z) in one dimension, q = N(0, 1), w = 10 (the expected
+# value is exp(-w^2/2) sin(0) ~ 0, its derivative in mu is w exp(-w^2/2) ~ 2e-21). The pathwise
+# samples w cos(w z) have variance ~ w^2 / 2 = 50; the score-function samples sin(w z) * z
+# have variance E[sin^2(w z) z^2] ~ 1/2.
+w_hi = 10.0
+e1 = rng.standard_normal(200_000)
+pathwise_samples = w_hi * np.cos(w_hi * e1)                 # d/dmu f(mu + sigma eps) at mu = 0, sigma = 1
+score_samples = np.sin(w_hi * e1) * e1                       # f(z) * d/dmu log q(z) at mu = 0
+print(f"sin(10 z): variance pathwise {pathwise_samples.var():.1f}, score function {score_samples.var():.2f}")
+assert score_samples.var() < 0.1 * pathwise_samples.var()
+for smp in (pathwise_samples, score_samples):               # both unbiased for ~0
+    assert abs(smp.mean()) < 4 * smp.std() / np.sqrt(len(smp))
 
 # %% [markdown]
 # ## D8.3 — The KL term: closed form or Monte Carlo

@@ -89,7 +89,7 @@ def build_course(out: str | Path, chapters: str | Path | None = None, *,
     ----------
     out : folder to write (created if needed)
     chapters : folder of the chapter sources (default: see :func:`find_chapter_sources`)
-    only : chapter numbers (``["05", "09"]``) to include; default all
+    only : chapter numbers (``["05", "09"]``) to include; default every chapter with exercises
     force : overwrite a course folder built before (its ``source/`` and ``instructor/``)
 
     Raises
@@ -105,12 +105,12 @@ def build_course(out: str | Path, chapters: str | Path | None = None, *,
     if (out / "nbgrader_config.py").exists() and not force:
         raise ValueError(f"OUT: {out} already holds a course (nbgrader_config.py); use --force "
                          "to rebuild its source/ and instructor/ folders")
-    sources = chapter_sources(src_dir)
+    sources = [s for s in chapter_sources(src_dir) if exercise_table(s)]   # chapters with exercises
     if only:
         want = {str(x).zfill(2) for x in only}
         sources = [s for s in sources if s.name[:2] in want]
         if not sources:
-            raise ValueError(f"--only: no chapter among {sorted(want)}")
+            raise ValueError(f"--only: no chapter with exercises among {sorted(want)}")
     table = {}
     out.mkdir(parents=True, exist_ok=True)
     for src in sources:

@@ -13,7 +13,8 @@ Modules, one concept each:
 * :mod:`.mnist` - full MNIST; :mod:`.binarized_mnist` - the static binarization of the
   literature; :mod:`.embedded` (+ :mod:`.make_embedded`) - the shipped subset;
 * :mod:`.binarize` - dynamic and static binarization; :mod:`.toy` - 2-D sets;
-* :mod:`.datasets` - :func:`load_dataset` and :class:`Dataset`.
+* :mod:`.datasets` - :func:`load_dataset` and :class:`Dataset`; :mod:`.subset` - seeded random
+  rows for figures and partial evaluations.
 """
 from .binarize import binarize_dynamic, binarize_static, binarize_static_sample
 from .binarized_mnist import BINARIZED_MNIST_SPLITS, find_binarized_mnist, load_binarized_mnist
@@ -24,6 +25,7 @@ from .errors import DataError
 from .idx import parse_idx, read_idx, write_idx
 from .locate import CACHE_ENV, DATA_ENV, cache_root
 from .mnist import MNIST_FILES, MNIST_MIRRORS, MNIST_SHA256, fetch_mnist_file, load_mnist
+from .subset import random_rows, random_subset
 from .toy import make_gaussian_mixture, make_moons, make_pinwheel, make_ring, ring_map
 
 __all__ = [
@@ -34,5 +36,5 @@ __all__ = [
     "binarize_dynamic", "binarize_static", "binarize_static_sample",
     "make_ring", "ring_map", "make_moons", "make_pinwheel", "make_gaussian_mixture",
     "read_idx", "parse_idx", "write_idx", "sha256_hex",
-    "DATA_ENV", "CACHE_ENV", "cache_root",
+    "DATA_ENV", "CACHE_ENV", "cache_root", "random_subset", "random_rows",
 ]

@@ -33,13 +33,14 @@ from .derivation_figures import (plot_elbo_gap, plot_kl_fits, plot_naive_evidenc
                                  plot_quadrature_check, plot_ring_map, plot_tradeoff)
 from .evaluation_figures import (plot_active_units, plot_estimator_variance, plot_gamma_trace,
                                  plot_iwae_curve, plot_posterior_grid)
-from .scatter_figures import plot_density_2d, plot_latent_scatter, plot_points
+from .scatter_figures import (plot_density_2d, plot_latent_scatter, plot_points,
+                              plot_samples_on_data)
 from .vae_figures import normal_quantile_grid, plot_manifold, plot_reconstructions, plot_samples
 
 __all__ = [
     "save_figure", "tile_images", "normal_quantile_grid",
     "plot_reconstructions", "plot_samples", "plot_curves", "plot_latent_scatter",
-    "plot_manifold", "plot_points", "plot_density_2d",
+    "plot_manifold", "plot_points", "plot_samples_on_data", "plot_density_2d",
     "plot_ring_map", "plot_naive_evidence_error", "plot_kl_fits", "plot_quadrature_check",
     "plot_elbo_gap", "plot_tradeoff",
     "plot_posterior_grid", "plot_iwae_curve", "plot_estimator_variance", "plot_gamma_trace",

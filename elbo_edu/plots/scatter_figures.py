@@ -156,6 +156,43 @@ def plot_points(x, path=None, labels=None, *, title="Data", axis_labels=(r"$x_1$
 
 
 @styled
+def plot_samples_on_data(samples, data, path=None, *, title="Samples over the data",
+                         axis_labels=(r"$x_1$", r"$x_2$")):
+    """A model's 2-D samples drawn over the data they should match (chapter 10, D10.1).
+
+    Parameters
+    ----------
+    samples : array_like, shape (n, 2)
+        Points drawn from the model (orange, on top).
+    data : array_like, shape (m, 2)
+        Points of the data set (grey, underneath), e.g. the test set.
+    path : str or Path, optional
+    title : str
+    axis_labels : (str, str)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes, equal aspect, with a legend naming the two clouds.
+    """
+    samples = _points(samples, "samples", exact=True)
+    data = _points(data, "data", exact=True)
+    fig, ax = new_figure(figsize=(4.8, 4.2))
+    ax.scatter(data[:, 0], data[:, 1], s=_marker_size(len(data)) / 2, color="0.45",
+               alpha=0.5, linewidths=0, rasterized=len(data) > 2000, label=f"data ({len(data)})")
+    ax.scatter(samples[:, 0], samples[:, 1], s=_marker_size(len(samples)) / 4,
+               color=COLORS["vermillion"], alpha=0.5, linewidths=0,
+               rasterized=len(samples) > 2000, label=f"samples ({len(samples)})")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False,
+              markerscale=2)
+    ax.set_xlabel(axis_labels[0])
+    ax.set_ylabel(axis_labels[1])
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title)
+    return finish(fig, path)
+
+
+@styled
 def plot_density_2d(x1, x2, density, path=None, *, points=None, title="Density",
                     colorbar_label="density", axis_labels=(r"$x_1$", r"$x_2$")):
     """A function tabulated on a 2-D grid, optionally with points on top.
