@@ -52,13 +52,13 @@ def _write_student_versions() -> dict[str, str]:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    from elbo_edu.course.source import render
+    from elbo_edu.course.source import exercise_table, render
     from elbo_edu.course.student import student_notebook
 
     pages = {}
     for nb in sorted((DOCS / "chapters").glob("[0-9][0-9]_*.ipynb")):
         src = ROOT / "chapters" / "src" / (nb.stem + ".py")
-        if src.is_file():
+        if src.is_file() and exercise_table(src):                # a chapter with exercises
             name = f"{nb.stem}_student.ipynb"
             (target / name).write_text(render(student_notebook(src)), encoding="utf-8")
             pages[f"chapters/{nb.stem}"] = name
