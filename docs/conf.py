@@ -10,6 +10,12 @@ The chapter notebooks live in ``chapters/`` at the repository root. Sphinx only 
 folder, ignored by git); myst-nb then executes them (cached in ``docs/_build/.jupyter_cache``
 until a notebook changes) and renders them with their outputs and figures. A notebook that raises
 fails the build. See ``docs/CONTRIBUTING_DOCS.md`` for adding pages.
+
+Each chapter page's download menu (sphinx-book-theme) offers the chapter notebook and its
+**student version**: the exercises' solutions and hidden tests removed by nbgrader's own
+preprocessors (:func:`elbo_edu.course.student.student_notebook`), written at build time into
+``docs/_student/student/`` (generated, git-ignored) and served from ``_static/student/``.
+Solutions to the exercises' "Try this" items and problems are never on the site.
 """
 from __future__ import annotations
 
@@ -39,6 +45,46 @@ def _copy_chapters() -> None:
 
 _copy_chapters()
 
+
+def _write_student_versions() -> dict[str, str]:
+    """Write ``docs/_student/student/NN_*_student.ipynb``; return ``{page name: file name}``."""
+    target = DOCS / "_student" / "student"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    from elbo_edu.course.source import exercise_table, render
+    from elbo_edu.course.student import student_notebook
+
+    pages = {}
+    for nb in sorted((DOCS / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        src = ROOT / "chapters" / "src" / (nb.stem + ".py")
+        if src.is_file() and exercise_table(src):                # a chapter with exercises
+            name = f"{nb.stem}_student.ipynb"
+            (target / name).write_text(render(student_notebook(src)), encoding="utf-8")
+            pages[f"chapters/{nb.stem}"] = name
+    return pages
+
+
+STUDENT_VERSIONS = _write_student_versions()
+
+
+def _add_student_download(app, pagename, templatename, context, doctree):
+    """Add "student .ipynb" to the download menu of a chapter page (after the theme's buttons)."""
+    name = STUDENT_VERSIONS.get(pagename)
+    if not name:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].insert(1, {
+                "type": "link", "url": context["pathto"](f"_static/student/{name}", 1),
+                "text": "student .ipynb", "icon": "fas fa-user-graduate",
+                "tooltip": "Download the student version (exercises to solve)",
+                "label": "download-student-button"})
+
+
+def setup(app):
+    app.connect("html-page-context", _add_student_download, priority=502)
+
 # -- project -------------------------------------------------------------------------------------
 project = "elbo_edu"
 author = "elbo_edu developers"
@@ -57,7 +103,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",     # serve the bundled MathJax: equations render without network
 ]
-exclude_patterns = ["_build", "CONTRIBUTING_DOCS.md", "**.ipynb_checkpoints", "Thumbs.db",
+exclude_patterns = ["_build", "_student", "CONTRIBUTING_DOCS.md", "**.ipynb_checkpoints", "Thumbs.db",
                     ".DS_Store"]
 templates_path = ["_templates"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
@@ -86,8 +132,13 @@ napoleon_use_rtype = False
 napoleon_use_ivar = True   # "Attributes" as fields: no duplicates of the autodoc members
 
 # -- HTML ----------------------------------------------------------------------------------------
-html_theme = "alabaster"
+html_theme = "sphinx_book_theme"     # Jupyter Book's theme: wide code cells scroll, never clip
 html_title = f"elbo_edu {release}"
-html_static_path: list[str] = []
-html_theme_options = {"description": "The VAE derived step by step, every step verified in NumPy.",
-                      "fixed_sidebar": True}
+html_static_path = ["_student"]       # the student notebooks, served as _static/student/*.ipynb
+html_theme_options = {
+    "use_download_button": True,      # .ipynb / source / pdf, plus "student .ipynb" (above)
+    "use_fullscreen_button": True,
+    "show_toc_level": 2,
+    "home_page_in_toc": True,
+    "navigation_with_keys": False,
+}

@@ -457,6 +457,14 @@ def register_subcommand(name: str, add) -> None:
     SUBCOMMANDS[:] = [(n, a) for n, a in SUBCOMMANDS if n != name] + [(name, add)]
 
 
+def _add_course(sub) -> None:
+    from .course.cli import add_course_parser   # elbo-edu course build OUT (nbgrader folder)
+    add_course_parser(sub)
+
+
+register_subcommand("course", _add_course)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="elbo-edu",

@@ -161,3 +161,20 @@ def test_parser_finds_sections_and_asserts():
                 nbformat.v4.new_markdown_cell("## Try this\n1. a\n2. b")]
     assert covered_ids(nb) == ["D9.1", "D9.2"]
     assert asserts_per_id(nb) == {"D9.1": 1}
+
+
+def test_build_check_passes_from_the_command_line():
+    """``python chapters/src/build.py --check`` (Jupytext parses the sources) exits 0."""
+    import subprocess
+    import sys
+    pytest.importorskip("jupytext", reason="jupytext is not installed (pip install -e '.[test]')")
+    res = subprocess.run([sys.executable, str(CHAPTERS / "src" / "build.py"), "--check"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+
+def test_published_chapters_carry_no_nbgrader_markup():
+    for path in NOTEBOOKS:
+        text = path.read_text(encoding="utf-8")
+        assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text, path.name
+        assert '"nbgrader"' not in text, path.name

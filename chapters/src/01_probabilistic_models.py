@@ -265,3 +265,79 @@ assert spread[10] > spread[50] > spread[250] > spread[500] and spread[500] < 1e-
 #    points does it take to underflow?
 # 5. D1.5: replace `M = 50` by `M = 1` and count how many minibatch draws are needed before the
 #    z-scores stay below 4. The estimator is still unbiased; only its variance changed.
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# that cell grades your function against values computed independently (by quadrature, finite
+# differences or a closed form evaluated another way) and, if something is off, says in one
+# sentence what. The points of each exercise are in its heading.
+
+# %%
+from elbo_edu.course.checks import (check_gaussian_mle, check_kde_log_density,
+                                    check_minibatch_gradient)
+
+# %% [markdown]
+# ### Exercise 1.1 — Gaussian maximum likelihood (2 points)
+#
+# Return the maximum-likelihood estimates $(\hat\mu, \hat\sigma^2)$ of a univariate Gaussian for the
+# sample `x` of shape `(N,)`, as the pair `(mean, var)` of floats.
+
+# %% solution="ex01_1"
+def gaussian_mle(x):
+    """Maximum-likelihood mean and variance of the 1-D sample ``x`` (N,)."""
+    ### BEGIN SOLUTION
+    mean = np.mean(x)
+    return mean, np.mean((x - mean) ** 2)
+    ### END SOLUTION
+
+# %% grade="ex01_1" points=2
+check_gaussian_mle(gaussian_mle)
+### BEGIN HIDDEN TESTS
+check_gaussian_mle(gaussian_mle, seed=11)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 1.2 — The kernel density estimate (3 points)
+#
+# Return $\log\hat p(x)=\log\frac1N\sum_{i=1}^N\mathcal N(x;\,x_i,\,h^2)$ for each point of `x_eval`
+# `(M,)`, given the data `x_data` `(N,)` and the bandwidth $h$. It must stay finite far from every
+# data point, where each kernel underflows to zero.
+
+# %% solution="ex01_2"
+def kde_log_density(x_eval, x_data, bandwidth):
+    """Log of the 1-D Gaussian KDE at ``x_eval`` (M,) from ``x_data`` (N,): returns (M,)."""
+    ### BEGIN SOLUTION
+    h = bandwidth
+    log_k = (-0.5 * ((x_eval[:, None] - x_data[None, :]) / h) ** 2
+             - 0.5 * np.log(2 * np.pi * h * h))                       # (M, N)
+    top = log_k.max(axis=1, keepdims=True)
+    return top[:, 0] + np.log(np.mean(np.exp(log_k - top), axis=1))
+    ### END SOLUTION
+
+# %% grade="ex01_2" points=3
+check_kde_log_density(kde_log_density)
+### BEGIN HIDDEN TESTS
+check_kde_log_density(kde_log_density, seed=12)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 1.3 — The rescaled minibatch gradient (2 points)
+#
+# The log-likelihood of $N$ points is a sum, so its gradient with respect to $\mu$ is
+# $\sum_{i=1}^N(x_i-\mu)/\sigma^2$. Return the estimate of it from a minibatch `x_batch` of $M$
+# points that is unbiased over the choice of minibatch.
+
+# %% solution="ex01_3"
+def minibatch_gradient(x_batch, n_total, mean, var):
+    """Unbiased minibatch estimate of d/dmean of the full-data Gaussian log-likelihood."""
+    ### BEGIN SOLUTION
+    return n_total / len(x_batch) * np.sum((x_batch - mean) / var)
+    ### END SOLUTION
+
+# %% grade="ex01_3" points=2
+check_minibatch_gradient(minibatch_gradient)
+### BEGIN HIDDEN TESTS
+check_minibatch_gradient(minibatch_gradient, seed=13)
+### END HIDDEN TESTS

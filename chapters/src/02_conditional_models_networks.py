@@ -250,3 +250,75 @@ assert full.passed
 #    $\log\sigma^2$ avoid the problem for every input?
 # 5. D2.4: run `check_module(nn.ReLU(), np.array([[0.0, 1e-7]]))`. Why does the check fail exactly
 #    at the kink, and why does that not matter when training?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against finite differences or values computed another way and, if
+# something is off, says in one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import (check_linear_backward, check_softmax_cross_entropy,
+                                    check_softmax_cross_entropy_grad)
+
+# %% [markdown]
+# ### Exercise 2.1 — The backward pass of a linear layer (3 points)
+#
+# For $y = xW + b$ with `x` `(N, I)`, `W` `(I, O)`, `b` `(O,)` and the upstream gradient `dy`
+# `(N, O)`, return `(dx, dW, db)`, the gradients of $\sum dy\odot y$.
+
+# %% solution="ex02_1"
+def linear_backward(dy, x, W):
+    """Gradients (dx (N, I), dW (I, O), db (O,)) of sum(dy * (x @ W + b))."""
+    ### BEGIN SOLUTION
+    return dy @ W.T, x.T @ dy, dy.sum(axis=0)
+    ### END SOLUTION
+
+# %% grade="ex02_1" points=3
+check_linear_backward(linear_backward)
+### BEGIN HIDDEN TESTS
+check_linear_backward(linear_backward, seed=21)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2.2 — Softmax cross-entropy (2 points)
+#
+# Return the mean over the $N$ rows of $-\log\operatorname{softmax}(\ell_n)_{y_n}$ for `logits`
+# `(N, C)` and integer labels `y` `(N,)`. It must not overflow when a logit is about 1000.
+
+# %% solution="ex02_2"
+def softmax_cross_entropy(logits, y):
+    """Mean negative log-probability of the labels ``y`` under softmax(``logits``)."""
+    ### BEGIN SOLUTION
+    top = logits.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+    return np.mean(log_norm - logits[np.arange(len(y)), y])
+    ### END SOLUTION
+
+# %% grade="ex02_2" points=2
+check_softmax_cross_entropy(softmax_cross_entropy)
+### BEGIN HIDDEN TESTS
+check_softmax_cross_entropy(softmax_cross_entropy, seed=22)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2.3 — Its gradient (2 points)
+#
+# Return the gradient of the mean loss of Exercise 2.2 with respect to `logits`, shape `(N, C)`.
+
+# %% solution="ex02_3"
+def softmax_cross_entropy_grad(logits, y):
+    """d/dlogits of the mean softmax cross-entropy, (N, C)."""
+    ### BEGIN SOLUTION
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1.0
+    return p / len(y)
+    ### END SOLUTION
+
+# %% grade="ex02_3" points=2
+check_softmax_cross_entropy_grad(softmax_cross_entropy_grad)
+### BEGIN HIDDEN TESTS
+check_softmax_cross_entropy_grad(softmax_cross_entropy_grad, seed=23)
+### END HIDDEN TESTS

@@ -221,3 +221,74 @@ for d in (2, 20, 784):
 #    the important region at all.)
 # 5. D3.4: plot `np.exp(log_post).reshape(grid.shape)` with `elbo_edu.plots.plot_density_2d` for
 #    two different images. Is the posterior anything like a Gaussian?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against quadrature or exact arithmetic and, if something is off, says in
+# one sentence what. Points are in each heading. The model of Exercises 3.2 and 3.3 is the
+# one-dimensional linear-Gaussian model $z\sim\mathcal N(0,1)$, $x\mid z\sim\mathcal N(wz+b,\,s^2)$.
+
+# %%
+from elbo_edu.course.checks import (check_log_evidence_1d, check_naive_log_evidence,
+                                    check_posterior_1d)
+
+# %% [markdown]
+# ### Exercise 3.1 — The naive Monte-Carlo evidence (2 points)
+#
+# Given `log_lik[k]` $=\log p(x\mid z_k)$ for $K$ draws $z_k\sim p(z)$, return the estimate
+# $\log\frac1K\sum_k p(x\mid z_k)$. The values can be near $-1000$, where $e^{\ell}$ is 0 in floating
+# point: work in log space.
+
+# %% solution="ex03_1"
+def naive_log_evidence(log_lik):
+    """log of the mean of exp(log_lik) over its K entries, computed stably; a float."""
+    ### BEGIN SOLUTION
+    top = np.max(log_lik)
+    return top + np.log(np.mean(np.exp(log_lik - top)))
+    ### END SOLUTION
+
+# %% grade="ex03_1" points=2
+check_naive_log_evidence(naive_log_evidence)
+### BEGIN HIDDEN TESTS
+check_naive_log_evidence(naive_log_evidence, seed=31)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3.2 — The exact evidence of the linear-Gaussian model (2 points)
+#
+# Return $\log p(x)$ for every entry of `x` (same shape), in closed form.
+
+# %% solution="ex03_2"
+def log_evidence_1d(x, w, b, s2):
+    """log p(x) of z ~ N(0, 1), x | z ~ N(w z + b, s2), element-wise in x."""
+    ### BEGIN SOLUTION
+    var = w * w + s2
+    return -0.5 * (np.log(2 * np.pi * var) + (x - b) ** 2 / var)
+    ### END SOLUTION
+
+# %% grade="ex03_2" points=2
+check_log_evidence_1d(log_evidence_1d)
+### BEGIN HIDDEN TESTS
+check_log_evidence_1d(log_evidence_1d, seed=32)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3.3 — Its posterior (3 points)
+#
+# Return the mean and the variance of $p(z\mid x)$ for a scalar `x`, as the pair `(mean, var)`.
+
+# %% solution="ex03_3"
+def posterior_1d(x, w, b, s2):
+    """Mean and variance of p(z | x) for the 1-D linear-Gaussian model."""
+    ### BEGIN SOLUTION
+    var = 1.0 / (1.0 + w * w / s2)
+    return var * w * (x - b) / s2, var
+    ### END SOLUTION
+
+# %% grade="ex03_3" points=3
+check_posterior_1d(posterior_1d)
+### BEGIN HIDDEN TESTS
+check_posterior_1d(posterior_1d, seed=33)
+### END HIDDEN TESTS

@@ -248,3 +248,76 @@ assert abs(est - reverse_kl(m_r, lv_r)) < 4 * se
 #    direction has the larger standard error for the same $S$, and why?
 # 5. D4.3: take two Gaussians with very different variances (`lv1 = 3`, `lv2 = -3`). How many
 #    samples are needed for a 1 % relative error?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against exact arithmetic or quadrature and, if something is off, says in
+# one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import check_kl_discrete, check_mc_kl_gaussian, check_moment_match
+
+# %% [markdown]
+# ### Exercise 4.1 — Discrete KL (2 points)
+#
+# Return $\mathrm{KL}(p\,\|\,q)=\sum_i p_i\log(p_i/q_i)$ in nats for probability vectors `p`, `q`;
+# entries with $p_i=0$ contribute $0$.
+
+# %% solution="ex04_1"
+def kl_discrete(p, q):
+    """KL(p || q) of two probability vectors, in nats (0 log 0 = 0)."""
+    ### BEGIN SOLUTION
+    m = p > 0
+    return np.sum(p[m] * np.log(p[m] / q[m]))
+    ### END SOLUTION
+
+# %% grade="ex04_1" points=2
+check_kl_discrete(kl_discrete)
+### BEGIN HIDDEN TESTS
+check_kl_discrete(kl_discrete, seed=41)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 4.2 — A Monte-Carlo KL between two Gaussians (2 points)
+#
+# With $x_k=\mu_1+\sigma_1\varepsilon_k$ for the given standard-normal `eps` `(K,)`, return
+# $\frac1K\sum_k[\log p_1(x_k)-\log p_2(x_k)]$, where $p_j=\mathcal N(\mu_j, e^{\mathrm{logvar}_j})$.
+
+# %% solution="ex04_2"
+def mc_kl_gaussian(mu1, logvar1, mu2, logvar2, eps):
+    """Monte-Carlo estimate of KL(N(mu1, e^logvar1) || N(mu2, e^logvar2)) from samples eps."""
+    ### BEGIN SOLUTION
+    x = mu1 + np.exp(0.5 * logvar1) * eps
+    log_p1 = -0.5 * (np.log(2 * np.pi) + logvar1 + (x - mu1) ** 2 / np.exp(logvar1))
+    log_p2 = -0.5 * (np.log(2 * np.pi) + logvar2 + (x - mu2) ** 2 / np.exp(logvar2))
+    return np.mean(log_p1 - log_p2)
+    ### END SOLUTION
+
+# %% grade="ex04_2" points=2
+check_mc_kl_gaussian(mc_kl_gaussian)
+### BEGIN HIDDEN TESTS
+check_mc_kl_gaussian(mc_kl_gaussian, seed=42)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 4.3 — The forward-KL fit to a mixture (3 points)
+#
+# The Gaussian $q$ that minimises $\mathrm{KL}(p\,\|\,q)$ matches the mean and the variance of $p$.
+# Return them for a 1-D Gaussian mixture with component `weights`, `means` and `variances`
+# (each `(C,)`), as the pair `(mean, var)`.
+
+# %% solution="ex04_3"
+def moment_match(weights, means, variances):
+    """Mean and variance of the mixture sum_c w_c N(means_c, variances_c)."""
+    ### BEGIN SOLUTION
+    mean = np.sum(weights * means)
+    return mean, np.sum(weights * (variances + means ** 2)) - mean ** 2
+    ### END SOLUTION
+
+# %% grade="ex04_3" points=3
+check_moment_match(moment_match)
+### BEGIN HIDDEN TESTS
+check_moment_match(moment_match, seed=43)
+### END HIDDEN TESTS

@@ -274,3 +274,73 @@ assert not np.any(np.concatenate(kl_std_normal_grad(zero, zero)))
 #    both cases: truncation error dominates for large steps, rounding error for tiny ones.
 # 5. Set one entry of `logvar` to `+30`: `kl_std_normal` is still finite, while $e^{30}$ makes the
 #    KL astronomically large. What does this mean for an encoder whose log-variance is not bounded?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against numerical integration of the KL or finite differences and, if
+# something is off, says in one sentence what. Points are in each heading. Gaussians are given by
+# their mean and `logvar` $=\log\sigma^2$.
+
+# %%
+from elbo_edu.course.checks import (check_kl_normal_1d, check_kl_std_normal,
+                                    check_kl_std_normal_grad)
+
+# %% [markdown]
+# ### Exercise 5.1 — KL between two Gaussians (3 points)
+#
+# Return $\mathrm{KL}\big(\mathcal N(\mu_1,\sigma_1^2)\,\|\,\mathcal N(\mu_2,\sigma_2^2)\big)$
+# element-wise (all four arguments have one shape; no sum).
+
+# %% solution="ex05_1"
+def kl_normal_1d(mu1, logvar1, mu2, logvar2):
+    """Element-wise KL(N(mu1, e^logvar1) || N(mu2, e^logvar2))."""
+    ### BEGIN SOLUTION
+    return 0.5 * (logvar2 - logvar1 + (np.exp(logvar1) + (mu1 - mu2) ** 2) / np.exp(logvar2)
+                  - 1.0)
+    ### END SOLUTION
+
+# %% grade="ex05_1" points=3
+check_kl_normal_1d(kl_normal_1d)
+### BEGIN HIDDEN TESTS
+check_kl_normal_1d(kl_normal_1d, seed=51)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5.2 — KL to the standard normal prior (2 points)
+#
+# For `mu`, `logvar` of shape `(N, Z)` return the `(N,)` values
+# $\mathrm{KL}\big(\mathcal N(\mu_n,\operatorname{diag}\sigma_n^2)\,\|\,\mathcal N(0,I)\big)$.
+
+# %% solution="ex05_2"
+def kl_std_normal_mine(mu, logvar):
+    """KL to N(0, I) of each row of (mu, logvar) (N, Z): returns (N,)."""
+    ### BEGIN SOLUTION
+    return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)
+    ### END SOLUTION
+
+# %% grade="ex05_2" points=2
+check_kl_std_normal(kl_std_normal_mine)
+### BEGIN HIDDEN TESTS
+check_kl_std_normal(kl_std_normal_mine, seed=52)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 5.3 — Its gradient (3 points)
+#
+# Return `(dmu, dlogvar)`, the gradients of the **sum** of those KL values with respect to `mu` and
+# `logvar` (each `(N, Z)`).
+
+# %% solution="ex05_3"
+def kl_std_normal_grad_mine(mu, logvar):
+    """Gradients (dmu, dlogvar) of sum_n KL_n."""
+    ### BEGIN SOLUTION
+    return mu.copy(), 0.5 * (np.exp(logvar) - 1.0)
+    ### END SOLUTION
+
+# %% grade="ex05_3" points=3
+check_kl_std_normal_grad(kl_std_normal_grad_mine)
+### BEGIN HIDDEN TESTS
+check_kl_std_normal_grad(kl_std_normal_grad_mine, seed=53)
+### END HIDDEN TESTS

@@ -251,3 +251,78 @@ assert np.max(np.abs(offset - const)) < 1e-10 * np.max(np.abs(loss))
 # 4. Take a step size `lr` above $2/\lambda_{\max}(\Lambda)$ and explain what the plot shows.
 # 5. In D6.6, change $c$ by building a model with another `sigma2`; which of the two parts of the
 #    loss grows when $c$ shrinks?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against numerical integration and, if something is off, says in one
+# sentence what. Points are in each heading. The model is the one-dimensional linear-Gaussian
+# model $z\sim\mathcal N(0,1)$, $x\mid z\sim\mathcal N(wz+b,\,s^2)$, with
+# $q(z)=\mathcal N(m,\,e^{\mathrm{logvar}})$.
+
+# %%
+from elbo_edu.course.checks import (check_elbo_gap, check_elbo_linear_gaussian,
+                                    check_gaussian_entropy)
+
+# %% [markdown]
+# ### Exercise 6.1 — The ELBO in closed form (3 points)
+#
+# Return $\mathbb E_q[\log p(x\mid z)]+\mathbb E_q[\log p(z)]+H[q]$ for scalars.
+
+# %% solution="ex06_1"
+def elbo_linear_gaussian(x, w, b, s2, m, logvar):
+    """The ELBO of the 1-D linear-Gaussian model for q = N(m, e^logvar)."""
+    ### BEGIN SOLUTION
+    v = np.exp(logvar)
+    recon = -0.5 * (np.log(2 * np.pi * s2) + ((x - w * m - b) ** 2 + w * w * v) / s2)
+    prior = -0.5 * (np.log(2 * np.pi) + m * m + v)
+    entropy = 0.5 * (np.log(2 * np.pi) + 1.0 + logvar)
+    return recon + prior + entropy
+    ### END SOLUTION
+
+# %% grade="ex06_1" points=3
+check_elbo_linear_gaussian(elbo_linear_gaussian)
+### BEGIN HIDDEN TESTS
+check_elbo_linear_gaussian(elbo_linear_gaussian, seed=61)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 6.2 — The entropy of a Gaussian (2 points)
+#
+# Return $H[\mathcal N(\mu, e^{\mathrm{logvar}})]$ element-wise.
+
+# %% solution="ex06_2"
+def gaussian_entropy_mine(logvar):
+    """Entropy of N(mu, e^logvar), element-wise (it does not depend on mu)."""
+    ### BEGIN SOLUTION
+    return 0.5 * (np.log(2 * np.pi) + 1.0 + logvar)
+    ### END SOLUTION
+
+# %% grade="ex06_2" points=2
+check_gaussian_entropy(gaussian_entropy_mine)
+### BEGIN HIDDEN TESTS
+check_gaussian_entropy(gaussian_entropy_mine, seed=62)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 6.3 — The gap (3 points)
+#
+# Return $\log p(x)-\mathrm{ELBO}$ without computing either term: it is a KL divergence between two
+# Gaussians you know in closed form.
+
+# %% solution="ex06_3"
+def elbo_gap(x, w, b, s2, m, logvar):
+    """log p(x) - ELBO(q) = KL(q || p(z | x)) for the 1-D linear-Gaussian model."""
+    ### BEGIN SOLUTION
+    pv = s2 / (s2 + w * w)                       # posterior variance
+    pm = pv * w * (x - b) / s2                   # posterior mean
+    v = np.exp(logvar)
+    return 0.5 * (np.log(pv) - logvar + (v + (m - pm) ** 2) / pv - 1.0)
+    ### END SOLUTION
+
+# %% grade="ex06_3" points=3
+check_elbo_gap(elbo_gap)
+### BEGIN HIDDEN TESTS
+check_elbo_gap(elbo_gap, seed=63)
+### END HIDDEN TESTS

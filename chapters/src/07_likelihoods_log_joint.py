@@ -236,3 +236,72 @@ plot_reconstructions(data.x_test, recons[-1], n=8)   # c = 3: the KL term wins
 # 3. Check D7.5 with `beta`: train with $c=\tfrac12$ and `beta = 2*c` for one of the $c$ above and
 #    compare the final KL with the fixed-variance run.
 # 4. Push the logits of D7.2 to $\pm 10^6$: which expression still works?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against scalar arithmetic or finite differences and, if something is off,
+# says in one sentence what. Points are in each heading. As in the package, a log-density sums over
+# the last axis and returns one value per row.
+
+# %%
+from elbo_edu.course.checks import (check_bernoulli_log_lik, check_bernoulli_log_lik_grad,
+                                    check_gaussian_log_lik)
+
+# %% [markdown]
+# ### Exercise 7.1 — The diagonal Gaussian log-likelihood (2 points)
+#
+# Return $\log\mathcal N(x_n;\,\mu_n,\,\operatorname{diag}e^{\mathrm{logvar}_n})$ for rows of `x`,
+# `mean`, `logvar` `(N, D)`: shape `(N,)`.
+
+# %% solution="ex07_1"
+def gaussian_log_lik(x, mean, logvar):
+    """Row log-densities of a diagonal Gaussian, (N,)."""
+    ### BEGIN SOLUTION
+    return -0.5 * np.sum(np.log(2 * np.pi) + logvar + (x - mean) ** 2 / np.exp(logvar), axis=-1)
+    ### END SOLUTION
+
+# %% grade="ex07_1" points=2
+check_gaussian_log_lik(gaussian_log_lik)
+### BEGIN HIDDEN TESTS
+check_gaussian_log_lik(gaussian_log_lik, seed=71)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 7.2 — The Bernoulli log-likelihood from logits, stably (3 points)
+#
+# Return $\sum_d\big[x_d\ell_d-\log(1+e^{\ell_d})\big]$ per row for targets `x` in $[0,1]$ and
+# `logits` `(N, D)`. It must be finite for logits of $\pm 800$.
+
+# %% solution="ex07_2"
+def bernoulli_log_lik(x, logits):
+    """Row log-likelihoods of Bernoulli(sigmoid(logits)) targets x, (N,)."""
+    ### BEGIN SOLUTION
+    softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+    return np.sum(x * logits - softplus, axis=-1)
+    ### END SOLUTION
+
+# %% grade="ex07_2" points=3
+check_bernoulli_log_lik(bernoulli_log_lik)
+### BEGIN HIDDEN TESTS
+check_bernoulli_log_lik(bernoulli_log_lik, seed=72)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 7.3 — Its gradient (2 points)
+#
+# Return the gradient of the **sum** of those log-likelihoods with respect to `logits`, `(N, D)`.
+
+# %% solution="ex07_3"
+def bernoulli_log_lik_grad(x, logits):
+    """d/dlogits of sum_n log p(x_n | logits_n), (N, D)."""
+    ### BEGIN SOLUTION
+    return x - 1.0 / (1.0 + np.exp(-logits))
+    ### END SOLUTION
+
+# %% grade="ex07_3" points=2
+check_bernoulli_log_lik_grad(bernoulli_log_lik_grad)
+### BEGIN HIDDEN TESTS
+check_bernoulli_log_lik_grad(bernoulli_log_lik_grad, seed=73)
+### END HIDDEN TESTS

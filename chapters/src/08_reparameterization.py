@@ -173,3 +173,71 @@ print("per-digit variance, sampled KL    :", sampled.var(0).round(2))
 # 3. Replace the quadratic by $f(z)=\lVert z\rVert$ (write its gradient by hand) and repeat D8.2.
 # 4. In D8.3, train the VAE for a few hundred steps first (chapter 09) and measure again: does the
 #    sampled KL become competitive as $q$ approaches the posterior?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against finite differences, exact arithmetic and many samples and, if
+# something is off, says in one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import (check_reparameterize, check_reparameterize_grad,
+                                    check_score_function_grad)
+
+# %% [markdown]
+# ### Exercise 8.1 — The reparameterization (2 points)
+#
+# Return $z=\mu+\sigma\odot\varepsilon$ with $\sigma=e^{\mathrm{logvar}/2}$ (all arrays of one shape).
+
+# %% solution="ex08_1"
+def reparameterize_mine(mu, logvar, eps):
+    """z = mu + exp(logvar / 2) * eps."""
+    ### BEGIN SOLUTION
+    return mu + np.exp(0.5 * logvar) * eps
+    ### END SOLUTION
+
+# %% grade="ex08_1" points=2
+check_reparameterize(reparameterize_mine)
+### BEGIN HIDDEN TESTS
+check_reparameterize(reparameterize_mine, seed=81)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8.2 — Its gradient (3 points)
+#
+# Given the upstream gradient `dz` $=\partial L/\partial z$, return `(dmu, dlogvar)`.
+
+# %% solution="ex08_2"
+def reparameterize_grad_mine(mu, logvar, eps, dz):
+    """(dL/dmu, dL/dlogvar) for z = mu + exp(logvar / 2) * eps and dL/dz = dz."""
+    ### BEGIN SOLUTION
+    return dz.copy(), dz * 0.5 * np.exp(0.5 * logvar) * eps
+    ### END SOLUTION
+
+# %% grade="ex08_2" points=3
+check_reparameterize_grad(reparameterize_grad_mine)
+### BEGIN HIDDEN TESTS
+check_reparameterize_grad(reparameterize_grad_mine, seed=82)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8.3 — The score-function estimator (3 points)
+#
+# For scalars $\mu$, `logvar`, samples $z_k=\mu+\sigma\varepsilon_k$ and a function `f` that maps an
+# array to an array, return the score-function estimate of $\partial_\mu\,\mathbb E_q[f(z)]$:
+# $\frac1K\sum_k f(z_k)\,\partial_\mu\log q(z_k)$.
+
+# %% solution="ex08_3"
+def score_function_grad(f, mu, logvar, eps):
+    """Score-function (REINFORCE) estimate of d/dmu E_{N(mu, e^logvar)}[f(z)]."""
+    ### BEGIN SOLUTION
+    z = mu + np.exp(0.5 * logvar) * eps
+    return np.mean(f(z) * (z - mu) / np.exp(logvar))
+    ### END SOLUTION
+
+# %% grade="ex08_3" points=3
+check_score_function_grad(score_function_grad)
+### BEGIN HIDDEN TESTS
+check_score_function_grad(score_function_grad, seed=83)
+### END HIDDEN TESTS

@@ -193,3 +193,126 @@ plot_samples(model.sample(32, np.random.default_rng(1)), nrow=8)
 #    code) and watch which rows of the gradient check fail.
 # 4. Drop the `binarize_dynamic` call in the loop (grey-level targets) and compare the
 #    reconstructions: what changes when the targets are strictly 0 or 1?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write the three pieces of a VAE training step that the earlier chapters derived, and the step
+# that joins them; each test cell grades one function against quadrature or finite differences and
+# says in one sentence what is wrong. Then the last cell **trains a VAE with your functions in place
+# of the package's** (on the NumPy backend) and checks the whole model's gradient with them.
+
+# %%
+from elbo_edu.course.checks import (check_bernoulli_and_grad, check_encoder_output_grad,
+                                    check_kl_and_grad, check_reparameterize_backward)
+from elbo_edu.course.substitute import student_functions
+from elbo_edu.train import train                   # the package's loop, for the last cell
+
+# %% [markdown]
+# ### Exercise 9.1 — The KL term and its gradient (3 points)
+#
+# For `mu`, `logvar` `(N, Z)` return `(kl, dmu, dlogvar)`: the `(N,)` values
+# $\mathrm{KL}(q(z\mid x_n)\,\|\,\mathcal N(0,I))$ and the gradients of their **sum**.
+
+# %% solution="ex09_1"
+def kl_and_grad(mu, logvar):
+    """Per-row KL to N(0, I) and the gradients of its sum: (kl (N,), dmu, dlogvar)."""
+    ### BEGIN SOLUTION
+    var = np.exp(logvar)
+    return 0.5 * np.sum(var + mu * mu - 1.0 - logvar, axis=-1), mu.copy(), 0.5 * (var - 1.0)
+    ### END SOLUTION
+
+# %% grade="ex09_1" points=3
+check_kl_and_grad(kl_and_grad)
+### BEGIN HIDDEN TESTS
+check_kl_and_grad(kl_and_grad, seed=91)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 9.2 — Backward through the reparameterization (2 points)
+#
+# Given `dz` $=\partial L/\partial z$ for $z=\mu+e^{\mathrm{logvar}/2}\varepsilon$, return
+# `(dmu, dlogvar)`.
+
+# %% solution="ex09_2"
+def reparameterize_backward(dz, mu, logvar, eps):
+    """(dL/dmu, dL/dlogvar) through z = mu + exp(logvar / 2) * eps."""
+    ### BEGIN SOLUTION
+    return dz.copy(), 0.5 * dz * np.exp(0.5 * logvar) * eps
+    ### END SOLUTION
+
+# %% grade="ex09_2" points=2
+check_reparameterize_backward(reparameterize_backward)
+### BEGIN HIDDEN TESTS
+check_reparameterize_backward(reparameterize_backward, seed=92)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 9.3 — The Bernoulli likelihood and its gradient (3 points)
+#
+# For targets `x` and decoder `logits` `(N, D)` return `(logp, dlogits)`: the `(N,)` row
+# log-likelihoods (finite for any logit) and the gradient of their **sum**.
+
+# %% solution="ex09_3"
+def bernoulli_and_grad(x, logits):
+    """Row log-likelihoods of Bernoulli(sigmoid(logits)) and d(sum)/dlogits."""
+    ### BEGIN SOLUTION
+    e = np.exp(-np.abs(logits))
+    logp = np.sum(x * logits - np.maximum(logits, 0) - np.log1p(e), axis=-1)
+    sig = np.where(logits >= 0, 1.0, e) / (1.0 + e)
+    return logp, x - sig
+    ### END SOLUTION
+
+# %% grade="ex09_3" points=3
+check_bernoulli_and_grad(bernoulli_and_grad)
+### BEGIN HIDDEN TESTS
+check_bernoulli_and_grad(bernoulli_and_grad, seed=93)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 9.4 — Joining the decoder's gradient with the KL's (3 points)
+#
+# Step 4 of the backward pass above: the decoder hands back `dz` (already divided by the batch size
+# `n`); the loss also holds $\frac1n\sum_n\mathrm{KL}_n$. Return the gradient with respect to the
+# encoder output $h=[\mu,\ \mathrm{logvar}]$, shape `(N, 2Z)`. (Write it out; do not call your
+# functions above, so that this exercise is graded on its own.)
+
+# %% solution="ex09_4"
+def encoder_output_grad(dz, mu, logvar, eps, n):
+    """d/d[mu, logvar] of sum(dz * z) + sum(KL) / n, as one (N, 2Z) array."""
+    ### BEGIN SOLUTION
+    sigma = np.exp(0.5 * logvar)
+    dmu = dz + mu / n
+    dlogvar = 0.5 * dz * sigma * eps + 0.5 * (sigma * sigma - 1.0) / n
+    return np.concatenate([dmu, dlogvar], axis=1)
+    ### END SOLUTION
+
+# %% grade="ex09_4" points=3
+check_encoder_output_grad(encoder_output_grad)
+### BEGIN HIDDEN TESTS
+check_encoder_output_grad(encoder_output_grad, seed=94)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Your code trains the model
+#
+# Inside `student_functions(...)` the package runs on its NumPy backend with **your** KL, your
+# gradient through the reparameterization and your likelihood in place of its own
+# (`elbo_edu.course.substitute`). First the gradient of a whole small VAE is checked against finite
+# differences with your pieces in place; then a small VAE trains on 600 digits for two epochs, and
+# `sub.calls` counts how often your functions ran. (This cell is not graded: it shows what your
+# functions do inside the real model.)
+
+# %%
+with student_functions(kl_and_grad=kl_and_grad, reparameterize_backward=reparameterize_backward,
+                       bernoulli_and_grad=bernoulli_and_grad) as sub:
+    student_report = sub.gradient_check()
+    print(student_report)
+    mine = VAE(784, 8, hidden=(16,), likelihood="bernoulli", rng=np.random.default_rng(3))
+    before = evaluate(mine, digits.x_test[:200])["loss"]
+    history = train(mine, (digits.x_train[:600], digits.x_test[:200]), epochs=2, batch_size=50,
+                    lr=3e-3, seed=0, progress=False)
+print(f"gradient check with your functions: {'PASSED' if student_report.passed else 'FAILED'}")
+assert history[-1]["test_loss"] < before                  # your functions trained the model
+print(f"test loss {before:.1f} -> {history[-1]['test_loss']:.1f} nats; your functions ran "
+      f"{dict(sub.calls)} times")

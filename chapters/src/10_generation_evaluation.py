@@ -259,3 +259,76 @@ plot_samples(path, nrow=10)
 # 3. Find a digit whose grid posterior has two modes. What does the encoder do with it?
 # 4. Interpolate between two digits of the same class and of different classes: where does the
 #    path leave the data?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against exact arithmetic or quadrature and, if something is off, says in
+# one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import (check_iwae_from_log_weights, check_log_weights_1d,
+                                    check_logsumexp)
+
+# %% [markdown]
+# ### Exercise 10.1 — A stable log-sum-exp (2 points)
+#
+# Return $\log\sum_i e^{a_i}$ along `axis`; it must be finite when entries are $\pm1000$.
+
+# %% solution="ex10_1"
+def logsumexp_mine(a, axis=0):
+    """log(sum(exp(a), axis)) without overflow or underflow."""
+    ### BEGIN SOLUTION
+    top = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+    ### END SOLUTION
+
+# %% grade="ex10_1" points=2
+check_logsumexp(logsumexp_mine)
+### BEGIN HIDDEN TESTS
+check_logsumexp(logsumexp_mine, seed=101)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 10.2 — The IWAE bound from log-weights (2 points)
+#
+# `log_w` has shape `(K, N)`: $K$ log importance weights $\log p(x_n,z_k)-\log q(z_k\mid x_n)$ for
+# each of $N$ data points. Return the $N$ bounds $\log\frac1K\sum_k w_{kn}$.
+
+# %% solution="ex10_2"
+def iwae_from_log_weights(log_w):
+    """IWAE bound per data point, (N,), from log-weights (K, N)."""
+    ### BEGIN SOLUTION
+    top = log_w.max(axis=0)
+    return top + np.log(np.mean(np.exp(log_w - top), axis=0))
+    ### END SOLUTION
+
+# %% grade="ex10_2" points=2
+check_iwae_from_log_weights(iwae_from_log_weights)
+### BEGIN HIDDEN TESTS
+check_iwae_from_log_weights(iwae_from_log_weights, seed=102)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 10.3 — Importance weights of the linear-Gaussian model (3 points)
+#
+# For $z\sim\mathcal N(0,1)$, $x\mid z\sim\mathcal N(wz+b,s^2)$ and the proposal
+# $q=\mathcal N(m,e^{\mathrm{logvar}})$, return $\log p(x,z_k)-\log q(z_k)$ for every sample in `z`.
+# The grader also averages many of your weights as IWAE and compares with the exact $\log p(x)$.
+
+# %% solution="ex10_3"
+def log_weights_1d(x, z, w, b, s2, m, logvar):
+    """log p(x, z) - log q(z) for each sample z (K,)."""
+    ### BEGIN SOLUTION
+    log_px_z = -0.5 * (np.log(2 * np.pi * s2) + (x - w * z - b) ** 2 / s2)
+    log_pz = -0.5 * (np.log(2 * np.pi) + z * z)
+    log_q = -0.5 * (np.log(2 * np.pi) + logvar + (z - m) ** 2 / np.exp(logvar))
+    return log_px_z + log_pz - log_q
+    ### END SOLUTION
+
+# %% grade="ex10_3" points=3
+check_log_weights_1d(log_weights_1d)
+### BEGIN HIDDEN TESTS
+check_log_weights_1d(log_weights_1d, seed=103)
+### END HIDDEN TESTS

@@ -289,3 +289,70 @@ plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(
 #    warm-up save any of them? Count them with `active_units`.
 # 5. Replace the scalar $\gamma$ by one variance per pixel (`learned_var="pixel"`) in D11.2: which
 #    coordinates' variances collapse first?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against exact arithmetic, a vanishing derivative or quadrature and, if
+# something is off, says in one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import check_active_units, check_kl_per_dimension, check_optimal_gamma
+
+# %% [markdown]
+# ### Exercise 11.1 — The optimal decoder variance γ (2 points)
+#
+# For data `x` and reconstructions `x_hat` `(N, D)`, return the $\gamma$ that maximises
+# $\sum_{n,d}\log\mathcal N(x_{nd};\hat x_{nd},\gamma)$.
+
+# %% solution="ex11_1"
+def optimal_gamma(x, x_hat):
+    """gamma* = E||x - x_hat||^2 / D, a float."""
+    ### BEGIN SOLUTION
+    return np.mean((x - x_hat) ** 2)
+    ### END SOLUTION
+
+# %% grade="ex11_1" points=2
+check_optimal_gamma(optimal_gamma)
+### BEGIN HIDDEN TESTS
+check_optimal_gamma(optimal_gamma, seed=111)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 11.2 — Active units (2 points)
+#
+# `mu` `(N, Z)` holds the encoder means of $N$ data points. Return the number of latent dimensions
+# whose mean varies over the data by more than `threshold` (variance over the data points).
+
+# %% solution="ex11_2"
+def active_units_mine(mu, threshold=0.01):
+    """Number of dimensions d with Var_n(mu[n, d]) > threshold (an int)."""
+    ### BEGIN SOLUTION
+    return int(np.sum(np.var(mu, axis=0) > threshold))
+    ### END SOLUTION
+
+# %% grade="ex11_2" points=2
+check_active_units(active_units_mine)
+### BEGIN HIDDEN TESTS
+check_active_units(active_units_mine, seed=112)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 11.3 — KL per latent dimension (2 points)
+#
+# Return the KL to the prior of each latent dimension, averaged over the batch: `(Z,)` from
+# `mu`, `logvar` `(N, Z)`. Dimensions with a KL near zero are the collapsed ones.
+
+# %% solution="ex11_3"
+def kl_per_dimension(mu, logvar):
+    """Batch-mean KL of each latent dimension, (Z,)."""
+    ### BEGIN SOLUTION
+    return np.mean(0.5 * (np.exp(logvar) + mu * mu - 1.0 - logvar), axis=0)
+    ### END SOLUTION
+
+# %% grade="ex11_3" points=2
+check_kl_per_dimension(kl_per_dimension)
+### BEGIN HIDDEN TESTS
+check_kl_per_dimension(kl_per_dimension, seed=113)
+### END HIDDEN TESTS

@@ -1,13 +1,18 @@
 """Build the chapter notebooks from their plain-text sources (``chapters/src/NN_*.py``).
 
-Each source is a Python file in the "percent" format understood by Jupytext, VS Code and Spyder:
+Each source is a Python file in the "percent" format of Jupytext (also read by VS Code and
+Spyder), parsed with :mod:`jupytext` itself:
 
 * ``# %% [markdown]`` starts a Markdown cell; its lines carry a leading ``# `` that is removed;
-* ``# %%`` starts a code cell.
+* ``# %%`` starts a code cell; ``# %% solution="ex05_2"`` and ``# %% grade="ex05_2" points=2``
+  mark an exercise's solution cell and its autograded test cell (nbgrader markup, see
+  :mod:`elbo_edu.course.source`).
 
-The committed ``chapters/NN_*.ipynb`` are what students open; they are written **without outputs**
-and with deterministic cell ids, so rebuilding an unchanged source gives a byte-identical notebook
-(``tests/test_notebooks.py`` checks this). Usage::
+The committed ``chapters/NN_*.ipynb`` are the *published* chapters (solutions in, nbgrader markers
+removed). They are written **without outputs** and with deterministic cell ids, so rebuilding an
+unchanged source gives a byte-identical notebook (``tests/test_notebooks.py`` checks this). The
+nbgrader source notebooks are made from the same sources by ``elbo-edu course build OUT``.
+Usage::
 
     python chapters/src/build.py            # rebuild every notebook
     python chapters/src/build.py --check    # exit 1 if a notebook is out of date
@@ -19,66 +24,21 @@ import argparse
 import sys
 from pathlib import Path
 
-import nbformat
+from elbo_edu.course.source import chapter_sources, published_notebook
+from elbo_edu.course.source import render as _render
 
 HERE = Path(__file__).resolve().parent
 CHAPTERS = HERE.parent
 
-MARKDOWN = "# %% [markdown]"
-CODE = "# %%"
 
-
-def parse_percent(text: str) -> list[tuple[str, str]]:
-    """Split a percent-format source into ``(kind, source)`` cells, kind in {"markdown", "code"}."""
-    cells: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        stripped = line.rstrip()
-        if stripped == MARKDOWN:
-            cells.append(("markdown", []))
-        elif stripped == CODE:
-            cells.append(("code", []))
-        elif cells:
-            kind, body = cells[-1]
-            if kind == "markdown":
-                if line.startswith("# "):
-                    line = line[2:]
-                elif line.strip() in ("#", ""):
-                    line = ""
-                else:
-                    raise ValueError(f"markdown line must start with '# ': {line!r}")
-            body.append(line)
-        elif line.strip() and not line.startswith('"""') and not line.startswith("#"):
-            raise ValueError(f"text before the first cell marker: {line!r}")
-    out = []
-    for kind, body in cells:
-        while body and not body[-1].strip():
-            body.pop()
-        while body and not body[0].strip():
-            body.pop(0)
-        if body:
-            out.append((kind, "\n".join(body)))
-    return out
-
-
-def build_notebook(source: Path) -> nbformat.NotebookNode:
-    """The notebook for one source file, outputs empty, cell ids ``<chapter>-<index>``."""
-    nb = nbformat.v4.new_notebook()
-    stem = source.stem.split("_")[0]
-    for i, (kind, text) in enumerate(parse_percent(source.read_text(encoding="utf-8"))):
-        cell = (nbformat.v4.new_markdown_cell(text) if kind == "markdown"
-                else nbformat.v4.new_code_cell(text))
-        cell["id"] = f"ch{stem}-{i:03d}"
-        nb.cells.append(cell)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
-                                 "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python"}
-    nbformat.validate(nb)
-    return nb
+def build_notebook(source: Path):
+    """The published notebook for one source file, outputs empty, cell ids ``ch<NN>-<index>``."""
+    return published_notebook(source)
 
 
 def sources() -> list[Path]:
     """The chapter sources, ``NN_*.py`` in this folder, in chapter order."""
-    return sorted(p for p in HERE.glob("[0-9][0-9]_*.py"))
+    return chapter_sources(HERE)
 
 
 def target(source: Path) -> Path:
@@ -86,7 +46,7 @@ def target(source: Path) -> Path:
 
 
 def render(source: Path) -> str:
-    return nbformat.writes(build_notebook(source)) + "\n"
+    return _render(build_notebook(source))
 
 
 def main(argv=None) -> int:
