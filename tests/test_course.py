@@ -401,3 +401,17 @@ def test_student_version_has_no_solution_code():
     assert "seed=51" not in text and "np.exp(logvar1)" not in text
     stubs = [c for c in read_cells(src) if c.solution]
     assert text.count("raise NotImplementedError()") >= len(stubs)
+
+
+def test_syllabus_and_readme_state_the_points_of_the_chapter_sources():
+    """The points per chapter in the syllabus table and the totals in the README and the syllabus
+    are those of the chapter sources' graded cells."""
+    tables = {s.name[:2]: exercise_table(s) for s in COURSE}
+    syllabus = (ROOT / "docs" / "course" / "syllabus.md").read_text(encoding="utf-8")
+    for nn, table in tables.items():
+        row = [ln for ln in syllabus.splitlines() if ln.startswith("| ")
+               and ln.split("|")[2].strip().startswith(f"{nn} ")]              # chapter column
+        assert row and f"({sum(p for _, p in table):g})" in row[0], (nn, row)
+    n, total = sum(len(t) for t in tables.values()), sum(p for t in tables.values() for _, p in t)
+    assert f"{n} functions and {total:g} points" in syllabus
+    assert f"({n} in all,\n{total:g} points" in (ROOT / "README.md").read_text(encoding="utf-8")
