@@ -23,7 +23,7 @@ from elbo_edu.kernels import get_backend  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "chapters" / "src"
 SOURCES = chapter_sources(SRC)
-COURSE = [s for s in SOURCES if s.name[:2] <= "11"]        # the course's chapters, ch01 ... ch11
+COURSE = [s for s in SOURCES if s.name[:2] <= "13"]        # the course's chapters, ch01 ... ch13
 
 SAMPLE = '''# %% [markdown]
 # # Chapter 99 — test
@@ -88,9 +88,9 @@ def test_malformed_markup_is_a_clear_error(tmp_path, bad, message):
 
 def test_every_chapter_has_at_least_three_graded_exercises():
     counts = {s.name[:2]: len(exercise_table(s)) for s in COURSE}
-    assert sorted(counts) == [f"{i:02d}" for i in range(1, 12)]
+    assert sorted(counts) == [f"{i:02d}" for i in range(1, 14)]
     assert all(n >= 3 for n in counts.values()), counts
-    assert sum(counts.values()) >= 33
+    assert sum(counts.values()) >= 39
     for s in SOURCES:                          # each graded exercise has its solution cell
         cells = read_cells(s)
         assert {c.grade for c in cells if c.grade} == {c.solution for c in cells if c.solution}
@@ -218,7 +218,102 @@ WRONG = [
     (checks.check_encoder_output_grad,
      lambda dz, mu, lv, eps, n: np.concatenate([dz + mu / n, 0.5 * np.expm1(lv) / n], axis=1),
      "path through z"),
+    # chapters 12-13: a dropped log K, the wrong axis, a missing 1/2, a sign error, ...
+    (checks.check_iwae_value_and_grad,
+     lambda lw, g: (lw.max(0) + np.log(np.sum(np.exp(lw - lw.max(0)), 0)), g.mean(0)), "log K"),
+    (checks.check_iwae_value_and_grad, lambda lw, g: (np.log(np.mean(np.exp(lw), 0)), g.mean(0)),
+     "underflows"),
+    (checks.check_iwae_value_and_grad, lambda lw, g: (_iwae(lw), g.mean(0)), "same weight 1/K"),
+    (checks.check_iwae_value_and_grad,
+     lambda lw, g: (_iwae(lw), np.sum(_softmax(lw, 1)[..., None] * g, 0)), "axis 1"),
+    (checks.check_full_gaussian_entropy,
+     lambda L: 0.5 * len(L) * np.log(2 * np.pi * np.e) + 2 * np.sum(np.log(np.diag(L))),
+     "factor 1/2"),
+    (checks.check_full_gaussian_entropy,
+     lambda L: 0.5 * len(L) * np.log(2 * np.pi * np.e) + 0.5 * np.sum(np.log(np.diag(L @ L.T))),
+     "mean-field"),
+    (checks.check_full_gaussian_entropy,
+     lambda L: 0.5 * (np.log(2 * np.pi) + 1.0) + np.log(np.diag(L)), "one number"),
+    (checks.check_planar_logdet,
+     lambda z, u, w, b: np.log(np.abs(1 + np.tanh(z @ w + b) * (u @ w))), "derivative of tanh"),
+    (checks.check_planar_logdet,
+     lambda z, u, w, b: np.log(1 + (1 - np.tanh(z @ w + b) ** 2) * (u @ w)), "absolute value"),
+    (checks.check_planar_logdet,
+     lambda z, u, w, b: -np.log(np.abs(1 + (1 - np.tanh(z @ w + b) ** 2) * (u @ w))),
+     "wrong sign"),
+    (checks.check_cvae_negative_elbo, lambda enc, dec, x, y, eps, c: _cvae(enc, dec, x, y, eps, c,
+                                                                           label_first=True),
+     "label before the data"),
+    (checks.check_cvae_negative_elbo,
+     lambda enc, dec, x, y, eps, c: _cvae(enc, dec, x, y, eps, c) * len(x), "5 items"),
+    (checks.check_cvae_negative_elbo,
+     lambda enc, dec, x, y, eps, c: dec(np.zeros((len(x), 2))), "decoder received"),
+    (checks.check_rate_distortion, lambda m, x, eps: _rd(m, x, eps)[::-1], "(distortion, rate)"),
+    (checks.check_rate_distortion, lambda m, x, eps: (_rd(m, x, eps)[0], -_rd(m, x, eps)[1]),
+     "wrong sign"),
+    (checks.check_free_bits_kl, lambda mu, lv, lam: _free_bits(mu, lv, lam, per_point=True),
+     "each data point"),
+    (checks.check_free_bits_kl, lambda mu, lv, lam: _free_bits(mu, lv, lam, half=1.0),
+     "factor 1/2"),
+    (checks.check_free_bits_kl, lambda mu, lv, lam: _free_bits(mu, lv, lam, mask=False),
+     "no gradient"),
 ]
+
+
+def _softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _iwae(lw):
+    return lw.max(0) + np.log(np.mean(np.exp(lw - lw.max(0)), 0))
+
+
+def _cvae(enc, dec, x, y, eps, c, label_first=False):
+    e = np.eye(c)[y]
+    cat = (lambda a, b: np.concatenate([b, a], 1)) if label_first else \
+        (lambda a, b: np.concatenate([a, b], 1))
+    h = enc(cat(x, e))
+    zd = h.shape[1] // 2
+    mu, lv = h[:, :zd], h[:, zd:]
+    logits = dec(cat(mu + np.exp(0.5 * lv) * eps, e))
+    return np.mean(_kl(mu, lv) - np.sum(x * logits - np.logaddexp(0, logits), axis=1))
+
+
+def _rd(model, x, eps):
+    mu, lv = model.encode(x)
+    logits = model.decode(mu + np.exp(0.5 * lv) * eps)
+    return np.mean(_kl(mu, lv)), -np.mean(np.sum(x * logits - np.logaddexp(0, logits), axis=1))
+
+
+def _free_bits(mu, lv, lam, per_point=False, half=0.5, mask=True):
+    per = 0.5 * (np.exp(lv) + mu ** 2 - 1 - lv)
+    on = (per.mean(0) > lam) / len(mu) if mask else np.full(mu.shape[1], 1 / len(mu))
+    value = np.maximum(lam, per).mean(0).sum() if per_point else np.maximum(lam, per.mean(0)).sum()
+    return value, mu * on, half * np.expm1(lv) * on
+
+
+@pytest.mark.parametrize("check", [checks.check_iwae_value_and_grad,
+                                   checks.check_full_gaussian_entropy, checks.check_planar_logdet,
+                                   checks.check_cvae_negative_elbo, checks.check_rate_distortion,
+                                   checks.check_free_bits_kl], ids=lambda c: c.__name__)
+def test_chapter_12_13_solutions_get_full_marks(check, capsys):
+    """The solutions written in the chapter sources pass their graders (visible and hidden
+    seeds); the graders say "correct" and nothing else."""
+    ns: dict = {"np": np}
+    for src in SOURCES[11:13]:
+        for cell in read_cells(src):
+            if cell.solution:
+                exec(cell.text, ns)                                  # noqa: S102
+    name = {"check_iwae_value_and_grad": "iwae_value_and_grad",
+            "check_full_gaussian_entropy": "full_gaussian_entropy_mine",
+            "check_planar_logdet": "planar_logdet", "check_cvae_negative_elbo": "cvae_negative_elbo",
+            "check_rate_distortion": "rate_distortion",
+            "check_free_bits_kl": "free_bits_kl_and_grad"}[check.__name__]
+    for seed in (0, 1, 2, 121, 122, 123, 131, 132, 133):
+        check(ns[name], seed=seed)
+    out = capsys.readouterr().out
+    assert out.count("correct.") == 9 and "✗" not in out
 
 
 @pytest.mark.parametrize("check, wrong, phrase", WRONG, ids=lambda v: getattr(v, "__name__", ""))
@@ -306,3 +401,17 @@ def test_student_version_has_no_solution_code():
     assert "seed=51" not in text and "np.exp(logvar1)" not in text
     stubs = [c for c in read_cells(src) if c.solution]
     assert text.count("raise NotImplementedError()") >= len(stubs)
+
+
+def test_syllabus_and_readme_state_the_points_of_the_chapter_sources():
+    """The points per chapter in the syllabus table and the totals in the README and the syllabus
+    are those of the chapter sources' graded cells."""
+    tables = {s.name[:2]: exercise_table(s) for s in COURSE}
+    syllabus = (ROOT / "docs" / "course" / "syllabus.md").read_text(encoding="utf-8")
+    for nn, table in tables.items():
+        row = [ln for ln in syllabus.splitlines() if ln.startswith("| ")
+               and ln.split("|")[2].strip().startswith(f"{nn} ")]              # chapter column
+        assert row and f"({sum(p for _, p in table):g})" in row[0], (nn, row)
+    n, total = sum(len(t) for t in tables.values()), sum(p for t in tables.values() for _, p in t)
+    assert f"{n} functions and {total:g} points" in syllabus
+    assert f"({n} in all,\n{total:g} points" in (ROOT / "README.md").read_text(encoding="utf-8")

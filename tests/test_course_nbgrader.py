@@ -7,7 +7,7 @@ collect three submissions, autograde them into nbgrader's sqlite gradebook, read
   mistake the loss of exactly that exercise's points, its feedback naming the mistake.
 
 Two chapters run by default -- chapter 05 through the README's own commands (the teacher's path)
-and chapter 04 -- and all eleven in the slow test (``pytest -m slow``).
+and chapter 04 -- and all thirteen in the slow test (``pytest -m slow``).
 Skipped, with the reason, when nbgrader or jupytext is not installed.
 """
 from __future__ import annotations
@@ -60,6 +60,15 @@ WRONG = {
            "ELBO"),
     "11": ("ex11_1", "def optimal_gamma(x, x_hat):\n"
                      "    return np.mean(np.sum((x - x_hat) ** 2, axis=1))\n", "summed over the D"),
+    "12": ("ex12_1", "def iwae_value_and_grad(log_w, grad_log_w):\n"
+                     "    top = log_w.max(axis=0)\n"
+                     "    bound = top + np.log(np.mean(np.exp(log_w - top), axis=0))\n"
+                     "    return bound, grad_log_w.mean(axis=0)\n", "same weight 1/K"),
+    "13": ("ex13_3", "def free_bits_kl_and_grad(mu, logvar, lam):\n"
+                     "    kl = 0.5 * (np.exp(logvar) + mu ** 2 - 1.0 - logvar)\n"
+                     "    on = (kl.mean(axis=0) > lam) / len(mu)\n"
+                     "    return (np.sum(np.mean(np.maximum(lam, kl), axis=0)), mu * on,\n"
+                     "            0.5 * np.expm1(logvar) * on)\n", "each data point"),
 }
 README = ROOT / "README.md"
 SOL = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)

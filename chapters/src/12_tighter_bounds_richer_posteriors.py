@@ -296,3 +296,84 @@ plot_density_2d(axis, axis, density, points=samples, title="Target density and p
 # 3. In D12.2, train `vae2` for 20 epochs instead of 4: which of the two gaps shrinks?
 # 4. Fit the planar flow from seeds 0–4 and print the final KL: how many starts find the exact
 #    map? Stack two layers (apply `PlanarFlow` twice) and see whether the local optimum goes away.
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against finite differences, determinants computed another way or Monte
+# Carlo and, if something is off, says in one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import (check_full_gaussian_entropy, check_iwae_value_and_grad,
+                                    check_planar_logdet)
+
+# %% [markdown]
+# ### Exercise 12.1 — The IWAE bound and its gradient (3 points)
+#
+# `log_w` `(K, N)` holds $K$ log-weights $\log w_{kn}$ for each of $N$ data points, and
+# `grad_log_w` `(K, N, P)` the gradient of each one with respect to $P$ parameters. Return the pair
+# `(bound, grad)`: the $N$ bounds $\log\frac1K\sum_k w_{kn}$ and the $N$ gradients
+# $\sum_k\tilde w_{kn}\nabla\log w_{kn}$, shape `(N, P)`. The grader's log-weights are near $-800$,
+# where `np.exp` gives exactly 0, so both parts must be computed with the largest log-weight of
+# each column taken out first.
+
+# %% solution="ex12_1"
+def iwae_value_and_grad(log_w, grad_log_w):
+    """IWAE bound (N,) and its gradient (N, P) from log-weights (K, N) and their gradients (K, N, P)."""
+    ### BEGIN SOLUTION
+    top = log_w.max(axis=0)
+    w = np.exp(log_w - top)                       # the largest weight of each column is 1
+    bound = top + np.log(w.mean(axis=0))
+    w_tilde = w / w.sum(axis=0)                   # normalised weights, a softmax over k
+    return bound, np.sum(w_tilde[..., None] * grad_log_w, axis=0)
+    ### END SOLUTION
+
+# %% grade="ex12_1" points=3
+check_iwae_value_and_grad(iwae_value_and_grad)
+### BEGIN HIDDEN TESTS
+check_iwae_value_and_grad(iwae_value_and_grad, seed=121)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 12.2 — The entropy of a full-covariance Gaussian (2 points)
+#
+# For a lower-triangular `L` `(K, K)` with a positive diagonal, return the entropy of
+# $\mathcal N(m, LL^\top)$ in nats (one number; it does not depend on $m$). Use the triangular
+# structure rather than a general determinant.
+
+# %% solution="ex12_2"
+def full_gaussian_entropy_mine(L):
+    """H[N(m, L L^T)] for a lower-triangular L with positive diagonal, a float."""
+    ### BEGIN SOLUTION
+    k = L.shape[0]
+    return 0.5 * k * (np.log(2 * np.pi) + 1.0) + np.sum(np.log(np.diag(L)))
+    ### END SOLUTION
+
+# %% grade="ex12_2" points=2
+check_full_gaussian_entropy(full_gaussian_entropy_mine)
+### BEGIN HIDDEN TESTS
+check_full_gaussian_entropy(full_gaussian_entropy_mine, seed=122)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 12.3 — The planar layer's log-determinant (3 points)
+#
+# For rows `z` `(N, K)` and the layer $f(z)=z+u\tanh(w^\top z+b)$ (`u`, `w` of shape `(K,)`, `b` a
+# number), return $\log\lvert\det\partial f/\partial z\rvert$ for every row, shape `(N,)`. The grader
+# differentiates $f$ numerically and takes the log-determinant of that Jacobian; it also tries a
+# layer with $u^\top w<-1$, where the determinant changes sign from row to row.
+
+# %% solution="ex12_3"
+def planar_logdet(z, u, w, b):
+    """log |1 + (1 - tanh^2(w.z + b)) u.w| for each row of z, (N,)."""
+    ### BEGIN SOLUTION
+    dt = 1.0 - np.tanh(z @ w + b) ** 2
+    return np.log(np.abs(1.0 + dt * (u @ w)))
+    ### END SOLUTION
+
+# %% grade="ex12_3" points=3
+check_planar_logdet(planar_logdet)
+### BEGIN HIDDEN TESTS
+check_planar_logdet(planar_logdet, seed=123)
+### END HIDDEN TESTS

@@ -239,3 +239,97 @@ plot_active_units(runs["warmup"].active.variances, threshold=0.01,
 #    and compare with −1.
 # 4. Run the collapse comparison at β = 1 and at β = 2, and with `free_bits` = 0.1 and 1.0: when
 #    does warm-up start to matter, and what does each λ cost in test ELBO?
+
+# %% [markdown]
+# ## Exercises
+#
+# Write each function below in place of `raise NotImplementedError()`, then run the cell after it:
+# it grades your function against quadrature, finite differences and the package's own models
+# and, if something is off, says in one sentence what. Points are in each heading.
+
+# %%
+from elbo_edu.course.checks import (check_cvae_negative_elbo, check_free_bits_kl,
+                                    check_rate_distortion)
+
+# %% [markdown]
+# ### Exercise 13.1 — The conditional negative ELBO (3 points)
+#
+# `encoder` and `decoder` are functions of one array: `encoder` maps $[x, e_y]$ `(N, D + C)` to
+# $[\mu,\log\sigma^2]$ `(N, 2Z)`, and `decoder` maps $[z, e_y]$ `(N, Z + C)` to Bernoulli logits
+# `(N, D)`, where $e_y$ is the one-hot row of label `y` among `n_classes` $=C$ classes (data first,
+# label second). With the noise `eps` `(N, Z)`, return the negative conditional ELBO averaged over
+# the batch: $\frac1N\sum_n\big[-\log p(x_n\mid z_n,y_n)+\mathrm{KL}(q(z\mid x_n,y_n)\,\|\,\mathcal N(0,I))\big]$
+# with $z_n=\mu_n+\sigma_n\varepsilon_n$. The grader also runs your function on the networks of a
+# package `CVAE` and compares with its `loss`.
+
+# %% solution="ex13_1"
+def cvae_negative_elbo(encoder, decoder, x, y, eps, n_classes):
+    """Negative conditional ELBO, mean over the batch, one sample of z per row (a float)."""
+    ### BEGIN SOLUTION
+    e = np.eye(n_classes)[y]                                  # one-hot labels (N, C)
+    h = encoder(np.concatenate([x, e], axis=1))
+    z_dim = h.shape[1] // 2
+    mu, logvar = h[:, :z_dim], h[:, z_dim:]
+    z = mu + np.exp(0.5 * logvar) * eps
+    logits = decoder(np.concatenate([z, e], axis=1))
+    log_px = np.sum(x * logits - np.logaddexp(0.0, logits), axis=1)
+    kl = 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=1)
+    return np.mean(kl - log_px)
+    ### END SOLUTION
+
+# %% grade="ex13_1" points=3
+check_cvae_negative_elbo(cvae_negative_elbo)
+### BEGIN HIDDEN TESTS
+check_cvae_negative_elbo(cvae_negative_elbo, seed=131)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 13.2 — Rate and distortion of a batch (2 points)
+#
+# For a Bernoulli `VAE` `model` (use `model.encode(x) -> (mu, logvar)` and
+# `model.decode(z) -> logits`), a batch `x` `(N, D)` and noise `eps` `(N, Z)`, return the pair
+# `(rate, distortion)`: the batch-mean KL to the prior and the batch-mean $-\log p(x\mid z)$ at
+# $z=\mu+\sigma\varepsilon$. The grader checks that their sum is the model's negative ELBO on the same
+# noise.
+
+# %% solution="ex13_2"
+def rate_distortion(model, x, eps):
+    """(rate, distortion) in nats per example."""
+    ### BEGIN SOLUTION
+    mu, logvar = model.encode(x)
+    logits = model.decode(mu + np.exp(0.5 * logvar) * eps)
+    rate = np.mean(0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=1))
+    distortion = -np.mean(np.sum(x * logits - np.logaddexp(0.0, logits), axis=1))
+    return rate, distortion
+    ### END SOLUTION
+
+# %% grade="ex13_2" points=2
+check_rate_distortion(rate_distortion)
+### BEGIN HIDDEN TESTS
+check_rate_distortion(rate_distortion, seed=132)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 13.3 — The free-bits KL and its gradient (3 points)
+#
+# For encoder outputs `mu`, `logvar` `(N, Z)` and $\lambda$ = `lam` nats, return the triple
+# `(value, dmu, dlogvar)`: $\sum_j\max(\lambda,\overline{\mathrm{KL}}_j)$, where
+# $\overline{\mathrm{KL}}_j$ is the batch average of dimension $j$'s KL to $\mathcal N(0,1)$, and its
+# gradient with respect to `mu` and `logvar` (each `(N, Z)`). A dimension below $\lambda$ must get a
+# gradient of exactly zero.
+
+# %% solution="ex13_3"
+def free_bits_kl_and_grad(mu, logvar, lam):
+    """sum_j max(lam, mean_n KL_nj) and its gradients (dmu, dlogvar), each (N, Z)."""
+    ### BEGIN SOLUTION
+    n = mu.shape[0]
+    kl_bar = np.mean(0.5 * (np.exp(logvar) + mu ** 2 - 1.0 - logvar), axis=0)     # (Z,)
+    on = (kl_bar > lam) / n                                    # 1/N where the KL counts, else 0
+    return np.sum(np.maximum(lam, kl_bar)), mu * on, 0.5 * np.expm1(logvar) * on
+    ### END SOLUTION
+
+# %% grade="ex13_3" points=3
+check_free_bits_kl(free_bits_kl_and_grad)
+### BEGIN HIDDEN TESTS
+check_free_bits_kl(free_bits_kl_and_grad, seed=133)
+### END HIDDEN TESTS

@@ -4,9 +4,9 @@ Layout written (nothing else in ``OUT`` is touched, so a course in progress keep
 releases and submissions)::
 
     OUT/nbgrader_config.py          course id, a generous cell timeout
-    OUT/source/ch01/ch01.ipynb      the nbgrader source notebooks (assignments ch01 ... ch11):
+    OUT/source/ch01/ch01.ipynb      the nbgrader source notebooks (assignments ch01 ... ch13):
     ...                             the whole chapter, exercises marked for nbgrader
-    OUT/source/ch11/ch11.ipynb
+    OUT/source/ch13/ch13.ipynb
     OUT/instructor/                 solutions to every "Try this", the written problems with
                                     solutions, answers to the concept questions, the guide
     OUT/README.md                   the teacher's next commands
