@@ -9,7 +9,8 @@ The bound (chapter 10, D10.2), one value per test image,
 for the 784-400-20 Bernoulli VAE in float32. elbo_edu runs its public
 ``elbo_edu.estimators.iwae_bound(model, x, k, rng=...)``; PyTorch (``inference_mode``) and JAX
 (one ``jax.jit`` function per block of rows, a ``lax.scan`` over chunks of samples) compute the
-same bound from the model's ``params`` dict. All three hold at most one chunk of decoder outputs
+same bound from the model's ``params`` dict. ``floor`` runs only the decoder's two matrix products
+for the same chunks (the arithmetic no implementation avoids), as a yardstick for the others. All three hold at most one chunk of decoder outputs
 at a time (``--max-elements`` numbers, 4 M by default: samples × rows × 784) and merge the chunks
 with a running log-sum-exp, so memory stays bounded for any K and N.
 
@@ -41,8 +42,8 @@ _p.add_argument("--rows", type=int, default=100, help="test images per block of 
 _p.add_argument("--max-elements", type=int, default=1 << 22,
                 help="bound on samples x rows x 784 held at once by every contender")
 _p.add_argument("--train-epochs", type=int, default=2, help="epochs of training before evaluation")
-_p.add_argument("--only", default="elbo_edu,torch,jax",
-                help="comma-separated subset of elbo_edu,torch,jax")
+_p.add_argument("--only", default="elbo_edu,torch,jax,floor",
+                help="comma-separated subset of elbo_edu,torch,jax,floor")
 _p.add_argument("--seed", type=int, default=1)
 _p.add_argument("--data-dir", default=None, help="folder with the MNIST idx files "
                 "(default ../shared/data/mnist beside the repository)")
@@ -217,6 +218,33 @@ def jax_contender(params: dict, z_dim: int):
     return run
 
 
+def floor_contender(params: dict, z_dim: int):
+    """The decoder's two matrix products for every chunk, into preallocated outputs: no noise,
+    no activation, no likelihood, no log-sum-exp. Any implementation of the bound does at least
+    this arithmetic (2 x 20 x 400 + 2 x 400 x 784 flops per sample); returns no estimate."""
+    (w1, _), (w2, _) = mlp_layers(params, "decoder")
+    bufs: dict = {}
+
+    def buf(name, shape):
+        if bufs.get(name) is None or bufs[name].shape != shape:
+            bufs[name] = np.empty(shape, np.float32)
+        return bufs[name]
+
+    def run(x, k, seed):
+        z = np.random.default_rng(seed).standard_normal((chunk_size(ARGS.rows, k) * ARGS.rows,
+                                                         z_dim)).astype(np.float32)
+        for r0 in range(0, len(x), ARGS.rows):
+            nb = len(x[r0:r0 + ARGS.rows])
+            kc = chunk_size(nb, k)
+            for k0 in range(0, k, kc):
+                m = min(kc, k - k0) * nb
+                h = np.matmul(z[:m], w1, out=buf("h", (m, w1.shape[1])))
+                np.matmul(h, w2, out=buf("o", (m, w2.shape[1])))
+        return None
+
+    return run
+
+
 # ------------------------------------------------------------------------------------- driver
 def train_model(x_train, epochs: int, seed: int) -> VAE:
     rng = np.random.default_rng(seed)
@@ -246,7 +274,7 @@ def main() -> int:
     info = machine_info()
     print(describe(info), flush=True)
     names = [s.strip() for s in ARGS.only.split(",") if s.strip()]
-    known = ("elbo_edu", "torch", "jax")
+    known = ("elbo_edu", "torch", "jax", "floor")
     if not names or any(n not in known for n in names):
         _p.error(f"--only: expected a comma-separated subset of {','.join(known)}")
     data_dir = ARGS.data_dir or HERE.parents[1] / "shared" / "data" / "mnist"
@@ -261,6 +289,7 @@ def main() -> int:
     for name in names:
         c = elbo_edu_contender(model) if name == "elbo_edu" else \
             torch_contender(params, model.z_dim) if name == "torch" else \
+            floor_contender(params, model.z_dim) if name == "floor" else \
             jax_contender(params, model.z_dim)
         if c is None:
             print(f"{name} is not installed: skipping (pip install -e '.[bench]')")
@@ -270,25 +299,29 @@ def main() -> int:
     for i, (name, run) in enumerate(contenders.items()):
         run(x[:ARGS.rows], ARGS.k, ARGS.seed + 100 + i)            # compile, warm up (untimed)
         t0 = time.perf_counter()
-        est[name] = run(x, ARGS.k, ARGS.seed + 10 * (i + 1))
+        value = run(x, ARGS.k, ARGS.seed + 10 * (i + 1))
         secs[name] = time.perf_counter() - t0
-        print(f"{name:8s} {secs[name]:8.2f} s   mean IWAE_{ARGS.k} {est[name].mean():.4f} nats",
-              flush=True)
+        if value is not None:
+            est[name] = value
+        print(f"{name:8s} {secs[name]:8.2f} s" + ("" if value is None else
+              f"   mean IWAE_{ARGS.k} {value.mean():.4f} nats"), flush=True)
     pairs = {f"{a} - {b}": agreement(est[a], est[b])
              for i, a in enumerate(est) for b in list(est)[i + 1:]}
     ok = all(p["agree"] for p in pairs.values())
     print(f"\n{describe(info)}\n{ARGS.n} test images, K = {ARGS.k}, {ARGS.threads} threads, "
           f"model trained {ARGS.train_epochs} epochs\n")
-    print("| implementation | seconds | × PyTorch | × JAX | mean IWAE (nats) |")
-    print("|---|---|---|---|---|")
-    fmt = lambda v: "–" if v is None else f"{v:.2f}"  # noqa: E731
+    print("| implementation | seconds | × PyTorch | × JAX | × floor | mean IWAE (nats) |")
+    print("|---|---|---|---|---|---|")
+    fmt = lambda v, f=".2f": "–" if v is None else format(v, f)  # noqa: E731
     rows = {}
-    for name in est:
-        rows[name] = {"seconds": secs[name], "mean_iwae": float(est[name].mean()),
-                      "vs_torch": secs[name] / secs["torch"] if "torch" in secs else None,
-                      "vs_jax": secs[name] / secs["jax"] if "jax" in secs else None}
+    for name in secs:
+        rows[name] = {"seconds": secs[name],
+                      "mean_iwae": float(est[name].mean()) if name in est else None,
+                      **{f"vs_{ref}": secs[name] / secs[ref] if ref in secs else None
+                         for ref in ("torch", "jax", "floor")}}
         print(f"| {name} | {secs[name]:.2f} | {fmt(rows[name]['vs_torch'])} | "
-              f"{fmt(rows[name]['vs_jax'])} | {rows[name]['mean_iwae']:.4f} |")
+              f"{fmt(rows[name]['vs_jax'])} | {fmt(rows[name]['vs_floor'])} | "
+              f"{fmt(rows[name]['mean_iwae'], '.4f')} |")
     print("\npaired differences of the per-image estimates (Monte-Carlo error only):")
     for k, p in pairs.items():
         print(f"  {k}: {p['mean_difference']:+.5f} ± {p['standard_error']:.5f} nats "

@@ -32,8 +32,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels as K
-from ._checks import as_float_array, check_positive_float
+from ._checks import as_float_array, check_finite, check_positive_float
 from .distributions import continuous_bernoulli_mean
+from .kernels.threads import run_blocks
 from .special import sigmoid
 
 __all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "ContinuousBernoulli", "Gaussian",
@@ -81,24 +82,54 @@ class Likelihood:
 
     def log_prob(self, x, out, logvar=None) -> np.ndarray:
         """``log p(x | out)`` summed over the last axis: ``x`` (N, D) or broadcasting to ``out``
-        (..., N, D) -> (..., N). The same operation as training, its gradient discarded."""
-        out = as_float_array(out, "out", ndim_min=1)
+        (..., N, D) -> (..., N). The same operation as training, its gradient discarded.
+
+        Importance sampling calls this with ``out`` holding K decoder outputs per row of ``x``
+        (K, N, D): ``x`` is then checked once and never copied K times; each of the K blocks
+        goes through :meth:`loglik_and_grad` with the same (N, D) targets, the blocks shared out
+        among threads (:func:`elbo_edu.kernels.threads.run_blocks`).
+
+        Raises
+        ------
+        ValueError
+            ``x`` not broadcasting to ``out`` or (Bernoulli-type) outside [0, 1]; NaN or inf in
+            ``out`` (looked for only when a result is not finite: finite outputs give finite
+            log-probabilities).
+        """
+        out = as_float_array(out, "out", ndim_min=1, finite=False)
         x = as_float_array(x, "x", ndim_min=1)
         dt = np.result_type(x.dtype, out.dtype, np.float32)
         try:
-            x = np.broadcast_to(x, out.shape)
+            shape = np.broadcast_shapes(x.shape, out.shape)
         except ValueError:
+            shape = None
+        if shape != out.shape:
             raise ValueError(f"x: expected a shape that broadcasts to out's {out.shape}, "
-                             f"got {x.shape}") from None
-        if self.targets_in_unit_interval and not K.in_unit_interval(np.asarray(x)):
+                             f"got {x.shape}")
+        if self.targets_in_unit_interval and not K.in_unit_interval(x):
             raise ValueError("x: expected values in [0, 1]")
         d = out.shape[-1]
-        x2 = np.ascontiguousarray(x.reshape(-1, d), dtype=dt)
-        out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
         if logvar is not None:
             logvar = np.asarray(logvar, dtype=dt)
-        logp, _, _ = self.loglik_and_grad(x2, out2, logvar, scale=0.0,
-                                          grad_out=np.empty_like(out2))
+        if x.ndim == 2 and out.ndim > 2 and x.shape[1] == d:   # (N, D) targets, (..., N, D) outputs
+            x2 = np.ascontiguousarray(x, dtype=dt)
+            blocks = np.ascontiguousarray(out, dtype=dt).reshape((-1,) + x.shape)
+            logp = np.empty(blocks.shape[:2], dt)
+
+            def blocks_lo_hi(lo, hi):                  # independent blocks: one range a thread
+                grad = np.empty_like(x2)               # scale 0: a zero gradient, not kept
+                for s in range(lo, hi):
+                    logp[s] = self.loglik_and_grad(x2, blocks[s], logvar, scale=0.0,
+                                                   grad_out=grad)[0]
+
+            run_blocks(blocks_lo_hi, len(blocks))
+        else:
+            x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
+            out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
+            logp, _, _ = self.loglik_and_grad(x2, out2, logvar, scale=0.0,
+                                              grad_out=np.empty_like(out2))
+        if not np.isfinite(logp).all():
+            check_finite(out, "out")
         return logp.reshape(out.shape[:-1])
 
     def log_prob_grad(self, x, out, logvar=None, grad_out=None):

@@ -211,7 +211,7 @@ class VAE(nn.Module):
         """``log p(x | z)`` from the decoder output: ``x`` (N, x_dim), ``out`` (..., N, x_dim)
         -> (..., N) (D7.1–D7.2)."""
         x = self.check_input(x)
-        out = as_float_array(out, "out", ndim_min=2)
+        out = as_float_array(out, "out", ndim_min=2, finite=False)   # see Likelihood.log_prob
         if out.shape[-2:] != x.shape:
             raise ValueError(f"out: expected shape (..., {x.shape[0]}, {self.x_dim}), "
                              f"got {out.shape}")

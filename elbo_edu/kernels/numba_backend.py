@@ -127,6 +127,21 @@ def _bernoulli_f32(x, logits, scale, out, logp, tiny):
 
 
 @njit(**_JIT)
+def _bernoulli_logp_f32(x, logits, logp):
+    """terms = x l - softplus(l) summed per row into logp; float32. The scale-0 case of
+    :func:`_bernoulli_f32` (evaluation: the gradient is zero, no sigmoid needed)."""
+    n, d = x.shape
+    zero = np.float32(0)
+    terms = np.empty(d, np.float32)
+    for i in range(n):
+        for j in range(d):
+            lg = logits[i, j]
+            terms[j] = x[i, j] * lg - ((lg if lg > zero else zero) + log1p_unit_f32(
+                exp_f32(-abs(lg))))
+        logp[i] = rowsum_f64(terms)
+
+
+@njit(**_JIT)
 def _cb_log_norm(lg, small):
     """log C(l) and d log C / dl of the continuous Bernoulli (Taylor series below ``small``)."""
     a = abs(lg)
@@ -302,7 +317,11 @@ class NumbaBackend(Backend):
         tiny = t(np.finfo(logits.dtype).tiny)
         if logits.dtype == np.float32:
             logp = np.empty(x.shape[0], dtype=np.float32)
-            _bernoulli_f32(x, logits, t(scale), out, logp, tiny)
+            if scale == 0.0:                  # evaluation: the gradient s (x - sigma) is zero
+                _bernoulli_logp_f32(x, logits, logp)
+                out[...] = 0.0
+            else:
+                _bernoulli_f32(x, logits, t(scale), out, logp, tiny)
             return logp, out
         # float64: NumPy's exp and log1p (libm accuracy, which the 1e-12 agreement needs), then
         # one fused numba loop for the rest
