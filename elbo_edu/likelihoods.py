@@ -34,7 +34,6 @@ import numpy as np
 from . import kernels as K
 from ._checks import as_float_array, check_finite, check_positive_float
 from .distributions import continuous_bernoulli_mean
-from .kernels.threads import run_blocks
 from .special import sigmoid
 
 __all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "ContinuousBernoulli", "Gaussian",
@@ -86,8 +85,7 @@ class Likelihood:
 
         Importance sampling calls this with ``out`` holding K decoder outputs per row of ``x``
         (K, N, D): ``x`` is then checked once and never copied K times; each of the K blocks
-        goes through :meth:`loglik_and_grad` with the same (N, D) targets, the blocks shared out
-        among threads (:func:`elbo_edu.kernels.threads.run_blocks`).
+        goes through :meth:`loglik_and_grad` with the same (N, D) targets.
 
         Raises
         ------
@@ -115,14 +113,9 @@ class Likelihood:
             x2 = np.ascontiguousarray(x, dtype=dt)
             blocks = np.ascontiguousarray(out, dtype=dt).reshape((-1,) + x.shape)
             logp = np.empty(blocks.shape[:2], dt)
-
-            def blocks_lo_hi(lo, hi):                  # independent blocks: one range a thread
-                grad = np.empty_like(x2)               # scale 0: a zero gradient, not kept
-                for s in range(lo, hi):
-                    logp[s] = self.loglik_and_grad(x2, blocks[s], logvar, scale=0.0,
-                                                   grad_out=grad)[0]
-
-            run_blocks(blocks_lo_hi, len(blocks))
+            grad = np.empty_like(x2)                   # scale 0: a zero gradient, not kept
+            for s, block in enumerate(blocks):
+                logp[s] = self.loglik_and_grad(x2, block, logvar, scale=0.0, grad_out=grad)[0]
         else:
             x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
             out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)

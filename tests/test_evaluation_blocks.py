@@ -1,17 +1,14 @@
 """Evaluation with many samples per row (issue 15, item 4): ``Likelihood.log_prob`` on (K, N, D)
-decoder outputs takes the (N, D) targets once, shares the K blocks out among threads, and gives
-exactly what one call on the materialised, broadcast targets gives; the Bernoulli kernel's scale-0
+decoder outputs takes the (N, D) targets once (no K-fold copy) and gives exactly what one call on
+the materialised, broadcast targets gives; the Bernoulli kernel's scale-0
 path (no gradient wanted) returns the same log-probabilities as the training path."""
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 import pytest
 
 from elbo_edu import distributions as D
 from elbo_edu import kernels as K
-from elbo_edu.kernels.threads import run_blocks
 from elbo_edu.likelihoods import make_likelihood
 from elbo_edu.vae import VAE
 
@@ -48,16 +45,6 @@ def test_bernoulli_blocks_equal_the_readable_formula(rng, dtype):
     want = D.bernoulli_log_prob(np.broadcast_to(x, out.shape), out.astype(np.float64))
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3, 50])
-def test_result_does_not_depend_on_the_number_of_threads(rng, threads, monkeypatch):
-    import elbo_edu.likelihoods as L
-    x, out = _data(rng, np.float32, k=11)
-    lik = make_likelihood("bernoulli")
-    reference = lik.log_prob(x, out)
-    monkeypatch.setattr(L, "run_blocks", lambda fn, n: run_blocks(fn, n, threads=threads))
-    np.testing.assert_array_equal(lik.log_prob(x, out), reference)
 
 
 def test_a_single_row_of_targets_broadcasts_over_the_rows(rng):
@@ -112,24 +99,3 @@ def test_iwae_of_a_model_is_unchanged_by_the_block_path(rng):
     lw = log_px + log_pz - log_q
     want = np.logaddexp.reduce(lw, axis=0) - np.log(k)
     np.testing.assert_allclose(got, want, rtol=1e-10)
-
-
-def test_run_blocks_covers_the_range_once_and_reraises():
-    seen, lock = [], threading.Lock()
-
-    def record(lo, hi):
-        with lock:
-            seen.extend(range(lo, hi))
-
-    for threads in (1, 2, 5):
-        seen.clear()
-        run_blocks(record, 17, threads=threads)
-        assert sorted(seen) == list(range(17))
-    run_blocks(record, 0, threads=2)             # nothing to do: no call, no error
-
-    def fail(lo, hi):
-        if lo > 0:
-            raise RuntimeError("second block")
-
-    with pytest.raises(RuntimeError, match="second block"):
-        run_blocks(fail, 10, threads=2)
