@@ -14,6 +14,8 @@
 # differences, and trains the model on MNIST digits.
 
 # %%
+import time
+
 import numpy as np
 
 from elbo_edu.data import binarize_dynamic, load_dataset
@@ -178,6 +180,81 @@ plot_reconstructions(digits.x_test[:8], model.reconstruct(digits.x_test[:8]))
 
 # %%
 plot_samples(model.sample(32, np.random.default_rng(1)), nrow=8)
+
+# %% [markdown]
+# ### Aside — numbers too small to be normal
+#
+# A float32 number has an 8-bit exponent, so the smallest *normal* positive value is
+# $2^{-126}\approx 1.2\times10^{-38}$ (`np.finfo(np.float32).tiny`). Below it the format keeps going
+# with *subnormal* numbers, which give up precision bit by bit down to $2^{-149}$. They are correct
+# but, on most x86 processors, an arithmetic operation that meets one takes a slow path in
+# microcode, many times slower than the ordinary one.
+#
+# Training produces them without any bug. A pixel that is blank in every digit of a minibatch
+# contributes a zero row to $x^\top$, so the gradient of all 400 first-layer weights of that pixel
+# is exactly 0 on that step. Adam's first moment then only decays, $m \leftarrow 0.9\,m$, and after
+# $k$ such steps a moment of size $m_0$ has become $0.9^k m_0$: it crosses into the subnormal range
+# after $k = \lceil \log(\text{tiny}/m_0) / \log 0.9 \rceil$ steps — about 740 for $m_0 = 10^{-4}$.
+# Border pixels are blank in nearly every batch, so this is the fate of a large share of the
+# first layer's moments. Worse, the decay never finishes: the subnormals are the multiples
+# $n\cdot2^{-149}$, and $0.9\,n$ rounds back to $n$ for $n\le 4$, so a moment that reaches one of
+# the four smallest subnormals stays there for good. The package's Adam therefore sets any moment below `tiny` to zero as it
+# updates it (`elbo_edu.special.flush_subnormal`, in both backends): a normal value is unchanged to
+# the last bit, and a subnormal one would have contributed less than $10^{-38}$ anyway.
+#
+# Checks that can fail: the step count from the formula matches repeated multiplication; the
+# blank pixels of the last batch really got zero gradients; over 1 200 zero-gradient steps the
+# unflushed textbook update holds subnormal moments, ends with them stuck at the four smallest
+# subnormals, while the package's update never holds one; and every value the textbook update
+# keeps normal is identical in both.
+
+# %%
+from elbo_edu.optim import adam_update
+
+tiny = np.finfo(np.float32).tiny
+m0 = np.float32(1e-4)
+k_formula = int(np.ceil(np.log(tiny / m0) / np.log(0.9)))
+value, k_repeated = m0, 0
+while value >= tiny:
+    value, k_repeated = np.float32(value * np.float32(0.9)), k_repeated + 1
+print(f"m0 = 1e-4 becomes subnormal after {k_repeated} zero-gradient steps (formula: {k_formula})")
+assert abs(k_repeated - k_formula) <= 1
+
+blank = (xb == 0).all(axis=0)                    # pixels blank in all digits of the last batch
+assert np.all(model.grads["encoder.0.W"][blank] == 0)
+print(f"{blank.sum()} of 784 pixels blank in the last batch: {400 * blank.sum()} first-layer "
+      f"weights with gradient exactly 0")
+
+is_subnormal = lambda a: (a != 0) & (np.abs(a) < tiny)                  # noqa: E731
+f32 = np.float32
+m_book = opt.m["encoder.0.W"].copy()             # the textbook update, no flush
+m_ours, v_ours = m_book.copy(), opt.v["encoder.0.W"].copy()
+p_ours, zero_grad = model.params["encoder.0.W"].copy(), np.zeros_like(m_book)
+worst = 0
+for k in range(1, 1201):
+    m_book = f32(0.9) * m_book
+    adam_update(p_ours, zero_grad, m_ours, v_ours, step=1e-3, b1=0.9, b2=0.999, eps_hat=1e-8)
+    assert not is_subnormal(m_ours).any()        # the package's moments: never subnormal
+    normal = ~is_subnormal(m_book)
+    assert np.array_equal(m_ours[normal], m_book[normal])
+    worst = max(worst, int(is_subnormal(m_book).sum()))
+    if k % 300 == 0:
+        print(f"after {k:4d} steps: textbook update {is_subnormal(m_book).sum():7d} subnormal "
+              f"moments, the package's 0")
+assert worst > 0
+stuck = m_book[is_subnormal(m_book)] / f32(2.0 ** -149)       # in units of the smallest subnormal
+assert stuck.size > 0 and set(np.unique(np.abs(stuck))) <= {1.0, 2.0, 3.0, 4.0}
+assert np.array_equal(f32(0.9) * m_book, m_book)               # a fixed point: they never decay
+
+# what they cost on this machine (a measurement, not a check): one multiplication pass
+normal_arr = np.full(1_000_000, 1e-30, np.float32)
+subnormal_arr = np.full(1_000_000, 1e-40, np.float32)
+out = np.empty_like(normal_arr)
+for name, arr in (("normal", normal_arr), ("subnormal", subnormal_arr)):
+    t0 = time.perf_counter()
+    for _ in range(20):
+        np.multiply(arr, f32(0.9), out=out)
+    print(f"{name:9s} inputs: {(time.perf_counter() - t0) / 20 * 1e3:.2f} ms per million")
 
 # %% [markdown]
 # ## Try this
