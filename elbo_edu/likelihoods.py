@@ -106,9 +106,20 @@ class Likelihood:
                              f"got {x.shape}")
         if self.targets_in_unit_interval and not K.in_unit_interval(x):
             raise ValueError("x: expected values in [0, 1]")
-        d = out.shape[-1]
         if logvar is not None:
             logvar = np.asarray(logvar, dtype=dt)
+        try:
+            logp = self._log_prob_rows(x, out, logvar, dt)
+        except ValueError:      # a readable function of the NumPy backend found the NaN first:
+            check_finite(out, "out")          # name the caller's array, as the numba backend does
+            raise
+        if not np.isfinite(logp).all():
+            check_finite(out, "out")
+        return logp.reshape(out.shape[:-1])
+
+    def _log_prob_rows(self, x, out, logvar, dt):
+        """:meth:`log_prob` after its checks: the (..., N) log-probabilities."""
+        d = out.shape[-1]
         if x.ndim == 2 and out.ndim > 2 and x.shape[1] == d:   # (N, D) targets, (..., N, D) outputs
             x2 = np.ascontiguousarray(x, dtype=dt)
             blocks = np.ascontiguousarray(out, dtype=dt).reshape((-1,) + x.shape)
@@ -116,14 +127,10 @@ class Likelihood:
             grad = np.empty_like(x2)                   # scale 0: a zero gradient, not kept
             for s, block in enumerate(blocks):
                 logp[s] = self.loglik_and_grad(x2, block, logvar, scale=0.0, grad_out=grad)[0]
-        else:
-            x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
-            out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
-            logp, _, _ = self.loglik_and_grad(x2, out2, logvar, scale=0.0,
-                                              grad_out=np.empty_like(out2))
-        if not np.isfinite(logp).all():
-            check_finite(out, "out")
-        return logp.reshape(out.shape[:-1])
+            return logp
+        x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
+        out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
+        return self.loglik_and_grad(x2, out2, logvar, scale=0.0, grad_out=np.empty_like(out2))[0]
 
     def log_prob_grad(self, x, out, logvar=None, grad_out=None):
         """Vector-Jacobian products ``(d_out, d_logvar)`` of :meth:`log_prob` with one weight per row.

@@ -55,11 +55,21 @@ def test_a_single_row_of_targets_broadcasts_over_the_rows(rng):
     np.testing.assert_array_equal(got, want)
 
 
-def test_nan_in_a_block_is_named(rng):
-    x, out = _data(rng, np.float32)
-    out[3, 2, 4] = np.nan
-    with pytest.raises(ValueError, match=r"^out: expected finite values"):
-        make_likelihood("bernoulli").log_prob(x, out)
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", LIKELIHOODS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("blocks", [True, False])
+def test_a_non_finite_output_is_named_the_same_by_both_backends(rng, backend, dtype, name, bad,
+                                                               blocks):
+    x, out = _data(rng, dtype)
+    if not blocks:                                  # one (N, D) output, the 2-D path
+        out = out[0].copy()
+        out[2, 4] = bad
+    else:
+        out[3, 2, 4] = bad
+    with K.use_backend(backend), pytest.raises(ValueError, match=r"^out: expected finite values"):
+        make_likelihood(name).log_prob(x, out)
 
 
 def test_targets_that_do_not_broadcast_are_named(rng):
