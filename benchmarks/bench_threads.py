@@ -15,7 +15,11 @@ process per setting and with the CPU model printed:
    spin, yielding, for about 2**28 cycles (``OPENBLAS_THREAD_TIMEOUT``, default 28), so a
    second thread started then competes with a spinning one for the other core;
 4. the same in a subprocess with ``OPENBLAS_THREAD_TIMEOUT=4`` (workers sleep at once): if the
-   split pays again there, the spinning is what took the second core.
+   split pays again there, the spinning is what took the second core;
+5. the other way to use both cores, data parallelism: the floor's eleven products (``_floor.py``)
+   on the whole batch with two-thread BLAS, against two threads each running them on half the
+   batch with one-thread BLAS (plus adding the two halves' big weight gradients), each in a
+   subprocess started with its ``OPENBLAS_NUM_THREADS``.
 
 Usage::
 
@@ -33,7 +37,10 @@ _p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 _p.add_argument("--reps", type=int, default=200, help="calls per timed block")
 _p.add_argument("--blocks", type=int, default=9, help="timed blocks (the median is reported)")
 _p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+_p.add_argument("--floor", choices=("blas2", "halves"), help=argparse.SUPPRESS)
 ARGS = _p.parse_args()
+if ARGS.floor == "halves":
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 for _v in ("OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_v, "2")
 
@@ -46,6 +53,7 @@ import numpy as np  # noqa: E402
 from numba import njit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _floor import make_floor_step  # noqa: E402
 from _machine import describe, machine_info  # noqa: E402
 
 from elbo_edu.kernels.numba_backend import _adam  # noqa: E402
@@ -109,16 +117,54 @@ def main() -> dict:
     return res
 
 
+def floor_ms(mode: str) -> float:
+    """ms per step of the floor's products: ``blas2`` the whole batch, ``halves`` two threads."""
+    x = (np.random.default_rng(0).random((128, 784)) < 0.3).astype(np.float32)
+    if mode == "blas2":
+        whole = make_floor_step(1)
+
+        def step():
+            whole(x)
+    else:
+        first, second = make_floor_step(1), make_floor_step(1)
+        pool = ThreadPoolExecutor(1)
+        g_a, g_b = np.zeros((784, 400), np.float32), np.zeros((784, 400), np.float32)
+
+        def step():
+            fut = pool.submit(second, x[64:])
+            first(x[:64])
+            fut.result()
+            np.add(g_a, g_b, out=g_a)          # the two halves' gradients of W1 and of W4
+            np.add(g_a, g_b, out=g_a)
+    for _ in range(50):
+        step()
+    out = []
+    for _ in range(ARGS.blocks):
+        t0 = time.perf_counter()
+        for _ in range(ARGS.reps // 4):
+            step()
+        out.append((time.perf_counter() - t0) / (ARGS.reps // 4) * 1e3)
+    return statistics.median(out)
+
+
+def child(*flags, **env) -> dict:
+    run = subprocess.run([sys.executable, __file__, "--child", "--reps", str(ARGS.reps),
+                          "--blocks", str(ARGS.blocks), *flags], env={**os.environ, **env},
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 if __name__ == "__main__":
+    if ARGS.floor:
+        print(json.dumps({"floor": floor_ms(ARGS.floor)}))
+        sys.exit(0)
     out = main()
     if ARGS.child:
         print(json.dumps(out))
         sys.exit(0)
-    env = {**os.environ, "OPENBLAS_THREAD_TIMEOUT": "4"}
-    child = subprocess.run([sys.executable, __file__, "--child", "--reps", str(ARGS.reps),
-                            "--blocks", str(ARGS.blocks)], env=env, capture_output=True,
-                           text=True, check=True)
-    sleeping = json.loads(child.stdout.strip().splitlines()[-1])
+    sleeping = child(OPENBLAS_THREAD_TIMEOUT="4")
+    whole = child("--floor", "blas2")["floor"]
+    halves = child("--floor", "halves")["floor"]
     print(describe(machine_info()))
     print(f"Adam over the 784-400-20 VAE's weights ({out['bytes per Adam call (MB)']:.1f} MB "
           f"moved per call), ms per call, median of {ARGS.blocks} blocks of {ARGS.reps}\n")
@@ -134,3 +180,5 @@ if __name__ == "__main__":
           f"after a GEMM with OpenBLAS's workers sleeping {gain_sleep:.2f}x")
     print(f"bandwidth of the 1-thread Adam: {out['bytes per Adam call (MB)'] / out['adam']:.1f} "
           f"GB/s")
+    print(f"\nthe floor's products per step: whole batch, 2-thread BLAS {whole:.3f} ms; two "
+          f"threads on half batches, 1-thread BLAS {halves:.3f} ms ({halves / whole:.2f}x)")
