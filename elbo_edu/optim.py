@@ -27,13 +27,22 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
     of the seam's ``adam_update``; the numba backend fuses it into one loop).
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
-              \quad p \leftarrow p - \text{step}\cdot\frac{m}{\sqrt v + \hat\epsilon}
+              \quad p \leftarrow p - m\cdot\frac{\text{step}}{\sqrt v + \hat\epsilon}
 
     with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
-    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}`. The moments are flushed to zero below
-    the smallest normal number (:func:`elbo_edu.special.flush_subnormal`): for a weight whose
-    gradient stays zero they decay geometrically and would otherwise become subnormal, which is
-    many times slower on x86. ``p``, ``g``, ``m``, ``v``: arrays of one shape and float dtype.
+    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}`. ``p``, ``g``, ``m``, ``v``: arrays of
+    one shape and float dtype.
+
+    No subnormal number is kept or computed on the way (:func:`elbo_edu.special.flush_subnormal`;
+    on x86 an operation that meets one takes a slow path, chapter 09's aside):
+
+    * the moments are flushed to zero below the smallest normal number ``tiny``: for a weight
+      whose gradient stays zero they decay geometrically and would otherwise become subnormal;
+    * the update is computed as ``m * (step / (sqrt(v) + eps_hat))``, not ``step * m / ...``:
+      for a moment between ``tiny`` and ``tiny / step`` (about 70 zero-gradient steps of every
+      blank pixel's weights) the product ``step * m`` would be subnormal although ``m`` is not;
+    * an update below ``tiny`` is flushed too (it could only change a weight smaller than
+      ``2**24 * tiny`` in magnitude).
     """
     t = p.dtype.type
     m *= t(b1)
@@ -42,7 +51,8 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
     v *= t(b2)
     v += t(1.0 - b2) * (g * g)
     flush_subnormal(v)
-    p -= t(step) * m / (np.sqrt(v) + t(eps_hat))
+    update = np.asarray(m * (t(step) / (np.sqrt(v) + t(eps_hat))))   # 0-d stays an array
+    p -= flush_subnormal(update)
 
 
 class Optimizer:

@@ -22,7 +22,7 @@ def unflushed_adam(p, g, m, v, step, b1, b2, eps_hat):
     t = p.dtype.type
     m = m * t(b1) + t(1 - b1) * g
     v = v * t(b2) + t(1 - b2) * (g * g)
-    return p - t(step) * m / (np.sqrt(v) + t(eps_hat)), m, v
+    return p - m * (t(step) / (np.sqrt(v) + t(eps_hat))), m, v
 
 
 @pytest.mark.parametrize("backend", K.BACKENDS)
@@ -68,6 +68,48 @@ def test_adam_flush_changes_no_normal_value(rng, backend, dtype):
         assert np.all(got[~normal] == 0)
     keep = ~subnormal(m_ref) & ~subnormal(v_ref)       # p moves by m / sqrt(v): compare where
     np.testing.assert_array_equal(p[keep], p_ref[keep])  # neither moment was flushed
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_update_of_a_moment_near_tiny_is_exact(backend, dtype):
+    """A normal moment just above ``tiny`` gives a normal update, computed to a few ulp.
+
+    Written ``step * m / (sqrt(v) + eps_hat)``, the product ``step * m`` of a moment between
+    ``tiny`` and ``tiny / step`` is subnormal (slow on x86, and it keeps only a few significant
+    bits). The package computes ``m * (step / (sqrt(v) + eps_hat))``. With ``p = 0`` the new weight
+    is minus the update exactly, so its relative error against float64 (whose exponent range holds
+    every intermediate as a normal number) measures whether precision was lost on the way."""
+    tiny, ulp = np.finfo(dtype).tiny, np.finfo(dtype).eps
+    m0 = tiny * np.array([1.5, 3.0, 10.0, 100.0], dtype=np.float64)   # after the 0.9 decay: normal
+    step, b1, b2, eps_hat = 1e-3, 0.9, 0.999, 1e-12
+    v0 = np.full(4, 1e-8 if dtype == np.float32 else 1e-8)            # sqrt(v) ~ 1e-4: ratio ~ 10
+    p, g = np.zeros(4, dtype), np.zeros(4, dtype)
+    m, v = m0.astype(dtype), v0.astype(dtype)
+    t = np.float64
+    m_new = m.astype(t) * t(dtype(b1))                                 # the exact decayed moments
+    v_new = v.astype(t) * t(dtype(b2))
+    exact = -m_new * (step / (np.sqrt(v_new) + eps_hat))
+    assert np.all(np.abs(step * m_new) < tiny)         # the textbook order would go subnormal here
+    with K.use_backend(backend):
+        K.adam_update([(p, g, m, v)], step, b1, b2, eps_hat)
+    assert not subnormal(p).any() and np.all(p != 0)
+    np.testing.assert_allclose(p.astype(t), exact, rtol=8 * ulp, atol=0)
+    textbook = (-(dtype(step) * m) / (np.sqrt(v) + dtype(eps_hat))).astype(t)   # for contrast
+    assert np.max(np.abs(textbook / exact - 1)) > 100 * ulp
+
+
+@pytest.mark.parametrize("backend", K.BACKENDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_flushes_an_update_below_tiny(backend, dtype):
+    """An update that would itself be subnormal (tiny moment, large v) leaves the weight alone."""
+    tiny = np.finfo(dtype).tiny
+    p, g = np.array([0.0, 0.5], dtype), np.zeros(2, dtype)
+    m, v = np.full(2, 2 * tiny, dtype), np.full(2, 1.0, dtype)   # update ~ 1.8 tiny * 1e-3
+    with K.use_backend(backend):
+        K.adam_update([(p, g, m, v)], 1e-3, 0.9, 0.999, 1e-8)
+    assert np.array_equal(p, np.array([0.0, 0.5], dtype))          # -0.0 == 0.0 as well
+    assert not subnormal(p).any() and np.all(m > 0)
 
 
 @pytest.mark.parametrize("backend", K.BACKENDS)

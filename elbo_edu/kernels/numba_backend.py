@@ -245,7 +245,8 @@ def _adam(p, g, m, v, step, b1, c1, b2, c2, eps_hat, zero, tiny):
         vi = zero if vi < tiny else vi
         mf[i] = mi
         vf[i] = vi
-        pf[i] -= step * mi / (np.sqrt(vi) + eps_hat)
+        ui = mi * (step / (np.sqrt(vi) + eps_hat))   # not step * mi: that can be subnormal
+        pf[i] -= zero if abs(ui) < tiny else ui
 
 
 # ------------------------------------------------------------------------- data checks
