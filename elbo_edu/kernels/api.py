@@ -318,12 +318,12 @@ def adam_update(groups, step, b1, b2, eps_hat):
     (:func:`elbo_edu.optim.adam_update`, fused by the numba backend).
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
-              \quad p \leftarrow p - \text{step}\cdot\frac{m}{\sqrt v + \hat\epsilon}
+              \quad p \leftarrow p - m\cdot\frac{\text{step}}{\sqrt v + \hat\epsilon}
 
     with the bias corrections folded into ``step`` and ``eps_hat`` (see
-    :class:`elbo_edu.optim.Adam`); ``m`` and ``v`` are flushed to zero below the smallest normal
-    number. The four arrays of a group: one shape and float dtype, C-contiguous, ``p``, ``m``,
-    ``v`` writeable.
+    :class:`elbo_edu.optim.Adam`); ``m``, ``v`` and the update are flushed to zero below the
+    smallest normal number. The four arrays of a group: one shape and float dtype, C-contiguous,
+    ``p``, ``m``, ``v`` writeable.
     """
     checked = []
     for i, grp in enumerate(groups):
