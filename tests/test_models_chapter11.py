@@ -129,10 +129,10 @@ def test_two_stage_brings_the_codes_closer_to_the_aggregate_posterior():
     # A training run is a chaotic map: a change in the last bit of one operation (another CPU's
     # BLAS kernels, an FMA) gives a different run, as a different seed does. So the claims are
     # checked on three seeds with thresholds that held in every one of 16 runs (seeds 0-7 on both
-    # backends, this round; chapter 11, D11.3): the second stage's MMD^2 was below the prior's by a
-    # factor of about 2-140 (or negative: an unbiased estimate of ~0), the paired improvement was 1.3-144
-    # standard errors (one run of 16 under 4), the two largest KL terms carried 71-99.7 % of the KL
-    # and gamma ended at 0.005-0.012.
+    # backends, this round; chapter 11, D11.3): the second stage's MMD^2 was below the prior's by
+    # a factor of about 2-140 (or negative: an unbiased estimate of ~0), the paired improvement
+    # was 1.3-144 standard errors (one run of 16 under 4), the two largest KL terms carried
+    # 71-99.7 % of the KL and gamma ended at 0.005-0.012.
     significant = 0
     for seed in (0, 1, 2):
         prior, two, model, kl_dims = _two_stage_scores(seed=seed)
