@@ -257,8 +257,8 @@ for k in range(1, 1201):
         print(f"after {k:4d} steps: textbook update {is_subnormal(m_book).sum():7d} subnormal "
               f"moments, the package's 0")
 assert worst > 0
-print(f"step * m subnormal {product_subnormal} times over the 1200 steps; the package's "
-      f"m * step / (sqrt(v) + eps_hat) {update_subnormal} times")
+print(f"subnormal products over the 1200 steps: step * m {product_subnormal}, "
+      f"the package's order {update_subnormal}")
 assert update_subnormal < product_subnormal
 stuck = m_book[is_subnormal(m_book)] / f32(2.0 ** -149)       # in units of the smallest subnormal
 assert stuck.size > 0 and set(np.unique(np.abs(stuck))) <= {1.0, 2.0, 3.0, 4.0}
