@@ -39,7 +39,7 @@ def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
     * the moments are flushed to zero below the smallest normal number ``tiny``: for a weight
       whose gradient stays zero they decay geometrically and would otherwise become subnormal;
     * the update is computed as ``m * (step / (sqrt(v) + eps_hat))``, not ``step * m / ...``:
-      for a moment between ``tiny`` and ``tiny / step`` (about 70 zero-gradient steps of every
+      for a moment between ``tiny`` and ``tiny / step`` (about 65 zero-gradient steps of every
       blank pixel's weights) the product ``step * m`` would be subnormal although ``m`` is not;
     * an update below ``tiny`` is flushed too (it could only change a weight smaller than
       ``2**24 * tiny`` in magnitude).

@@ -83,7 +83,7 @@ def test_adam_update_of_a_moment_near_tiny_is_exact(backend, dtype):
     tiny, ulp = np.finfo(dtype).tiny, np.finfo(dtype).eps
     m0 = tiny * np.array([1.5, 3.0, 10.0, 100.0], dtype=np.float64)   # after the 0.9 decay: normal
     step, b1, b2, eps_hat = 1e-3, 0.9, 0.999, 1e-12
-    v0 = np.full(4, 1e-8 if dtype == np.float32 else 1e-8)            # sqrt(v) ~ 1e-4: ratio ~ 10
+    v0 = np.full(4, 1e-8)                                             # sqrt(v) ~ 1e-4: ratio ~ 10
     p, g = np.zeros(4, dtype), np.zeros(4, dtype)
     m, v = m0.astype(dtype), v0.astype(dtype)
     t = np.float64

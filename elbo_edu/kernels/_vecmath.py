@@ -129,9 +129,9 @@ def log1p_unit_f32(e):
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def rowsum_f64(a):
-    """Sum of a 1-D float32 or float64 array in float64. ``reassoc`` (the only fastmath flag in
-    the package besides ``contract``, only here) lets LLVM keep partial sums in vector lanes; without it the sum is one
-    chain of dependent additions, slower than all the rest of a Bernoulli row."""
+    """Sum of a 1-D float32 or float64 array in float64. ``reassoc`` (used only here) lets LLVM
+    keep partial sums in vector lanes; without it the sum is one chain of dependent additions,
+    slower than all the rest of a Bernoulli row."""
     s = 0.0
     for j in range(a.size):
         s += np.float64(a[j])
