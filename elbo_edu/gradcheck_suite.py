@@ -13,7 +13,7 @@ import numpy as np
 from . import distributions as D
 from . import nn
 from .gradcheck import DEFAULT_TOL, GradCheckReport, GradCheckRow, check_function, check_module
-from .gradcheck import numerical_gradient, rel_error
+from .gradcheck import numerical_gradient
 from .gradcheck_extra import chapter12_13_cases
 
 __all__ = ["CASES", "run_all", "check_vae"]

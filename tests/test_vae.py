@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from elbo_edu import distributions as D
-from elbo_edu.gradcheck import check_function, numerical_gradient, rel_error
+from elbo_edu.gradcheck import check_function
 from elbo_edu.gradcheck_suite import check_vae
 from elbo_edu.vae import VAE, ELBOParts, reparameterize, reparameterize_grad
 

@@ -22,7 +22,7 @@ from elbo_edu.data import load_dataset
 from elbo_edu.distributions import (LOG_2PI, bernoulli_log_prob, gaussian_log_prob,
                                     kl_std_normal, std_normal_log_prob)
 from elbo_edu.plots import plot_reconstructions, plot_tradeoff
-from elbo_edu.train import evaluate, train
+from elbo_edu.train import train
 from elbo_edu.vae import VAE
 
 rng = np.random.default_rng(7)

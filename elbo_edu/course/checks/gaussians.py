@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, check_shape, fail, ok, quad
+from ..grading import as_result, check_close, check_gradient, fail, ok, quad
 
 __all__ = ["check_kl_normal_1d", "check_kl_std_normal", "check_kl_std_normal_grad",
            "check_elbo_linear_gaussian", "check_gaussian_entropy", "check_elbo_gap",
