@@ -17,7 +17,6 @@ from elbo_edu import nn
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 from elbo_edu.kernels import use_backend
 
-DTYPES = [np.float64, np.float32]
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 ACTS = list(K.ACTIVATION_NAMES)
 
@@ -44,7 +43,6 @@ def arrays(rng, dtype, shape=(7, 5), n=3, lo=-3.0, hi=3.0):
 
 
 # ----------------------------------------------------------------- backends agree ("agree")
-@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ACTS)
 def test_agree_bias_act(rng, dtype, act):
     """numba ``bias_act_*`` mirrors ``nn.ACTIVATION_MODULES[act].function`` / ``.derivative``."""
@@ -58,7 +56,6 @@ def test_agree_bias_act(rng, dtype, act):
     assert y_nb.dtype == d_nb.dtype == db_nb.dtype == dtype
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_agree_likelihoods_and_reparam(rng, dtype):
     """numba kernels mirror ``distributions.bernoulli_log_prob(_grad)``,
     ``continuous_bernoulli_log_prob(_grad)``, ``gaussian_log_prob(_grad)``,
@@ -80,7 +77,6 @@ def test_agree_likelihoods_and_reparam(rng, dtype):
         close(r_nb, r_np, dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_agree_adam_kde(rng, dtype):
     """numba ``adam_update`` mirrors ``optim.adam_update``; ``kde_log_density`` the NumPy one."""
     p, g, m = arrays(rng, dtype, (4, 6))
@@ -97,7 +93,6 @@ def test_agree_adam_kde(rng, dtype):
     close(*both(K.kde_log_density, xe, xd, 0.4), dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_in_unit_interval_both_backends_on_edge_values(rng, dtype):
     """True exactly when every entry is in [0, 1]: the ends count, NaN and +-inf do not, and one
     bad entry anywhere (first, last, in a strided view) is found."""
@@ -122,49 +117,42 @@ def test_in_unit_interval_both_backends_on_edge_values(rng, dtype):
 
 
 # ------------------------------------------------- the twins equal the reference formulas
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_bias_act_equals_the_nn_layers(rng, backend):
     acts = {"identity": nn.Identity(), "relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1),
             "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid(), "softplus": nn.Softplus()}
     h, dy, _ = arrays(rng, np.float64)
     b = rng.uniform(-1, 1, 5)
-    with use_backend(backend):
-        for name, layer in acts.items():
-            y = K.bias_act_forward(h.copy(), b, name, slope=0.1)
-            close(y, layer.forward(h + b), np.float64)
-            dpre, db = K.bias_act_backward(dy, y, name, slope=0.1)
-            ref = layer.backward(dy)
-            close(dpre, ref, np.float64)
-            close(db, ref.sum(axis=0), np.float64)
+    for name, layer in acts.items():
+        y = K.bias_act_forward(h.copy(), b, name, slope=0.1)
+        close(y, layer.forward(h + b), np.float64)
+        dpre, db = K.bias_act_backward(dy, y, name, slope=0.1)
+        ref = layer.backward(dy)
+        close(dpre, ref, np.float64)
+        close(db, ref.sum(axis=0), np.float64)
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_likelihood_kernels_equal_distributions(rng, backend, dtype):
     x = rng.uniform(0, 1, (6, 9)).astype(dtype)
     logits, mean, logvar = arrays(rng, dtype, (6, 9))
-    with use_backend(backend):
-        logp, dl = K.bernoulli_loglik_grad(x, logits, scale=-0.5)
-        close(logp, D.bernoulli_log_prob(x, logits), dtype)
-        close(dl, -0.5 * D.bernoulli_log_prob_grad(x, logits)[-1], dtype)
-        logp, dl = K.continuous_bernoulli_loglik_grad(x, logits, scale=-0.5)
-        close(logp, D.continuous_bernoulli_log_prob(x, logits), dtype)
-        close(dl, -0.5 * D.continuous_bernoulli_log_prob_grad(x, logits)[-1], dtype)
-        lv = logvar[0]
-        logp, dm, dlv = K.gaussian_loglik_grad(x, mean, lv, scale=2.0)
-        _, rdm, rdlv = D.gaussian_log_prob_grad(x, mean, lv)
-        close(logp, D.gaussian_log_prob(x, mean, lv), dtype)
-        close(dm, 2 * rdm, dtype)
-        close(dlv, 2 * rdlv, dtype)
+    logp, dl = K.bernoulli_loglik_grad(x, logits, scale=-0.5)
+    close(logp, D.bernoulli_log_prob(x, logits), dtype)
+    close(dl, -0.5 * D.bernoulli_log_prob_grad(x, logits)[-1], dtype)
+    logp, dl = K.continuous_bernoulli_loglik_grad(x, logits, scale=-0.5)
+    close(logp, D.continuous_bernoulli_log_prob(x, logits), dtype)
+    close(dl, -0.5 * D.continuous_bernoulli_log_prob_grad(x, logits)[-1], dtype)
+    lv = logvar[0]
+    logp, dm, dlv = K.gaussian_loglik_grad(x, mean, lv, scale=2.0)
+    _, rdm, rdlv = D.gaussian_log_prob_grad(x, mean, lv)
+    close(logp, D.gaussian_log_prob(x, mean, lv), dtype)
+    close(dm, 2 * rdm, dtype)
+    close(dlv, 2 * rdlv, dtype)
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_reparam_kl_equals_distributions(rng, backend):
     mu, lv, eps = arrays(rng, np.float64, (6, 4))
     dz = rng.standard_normal((6, 4))
-    with use_backend(backend):
-        z, kl = K.reparam_kl(mu, lv, eps)
-        dmu, dlv = K.reparam_kl_backward(dz, mu, lv, eps, kl_scale=0.7)
+    z, kl = K.reparam_kl(mu, lv, eps)
+    dmu, dlv = K.reparam_kl_backward(dz, mu, lv, eps, kl_scale=0.7)
     close(z, mu + np.exp(0.5 * lv) * eps, np.float64)
     close(kl, D.kl_std_normal(mu, lv), np.float64)
     kmu, klv = D.kl_std_normal_grad(mu, lv, grad_out=np.full(6, 0.7))
@@ -172,7 +160,6 @@ def test_reparam_kl_equals_distributions(rng, backend):
     close(dlv, dz * 0.5 * np.exp(0.5 * lv) * eps + klv, np.float64)
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_adam_kernel_equals_the_textbook_update(rng, backend):
     """The folded form (step, eps_hat) against Adam written with explicit bias-corrected moments."""
     p, g, m = arrays(rng, np.float64, (3, 4))
@@ -182,22 +169,19 @@ def test_adam_kernel_equals_the_textbook_update(rng, backend):
     m_hat, v_hat = m_new / (1 - b1 ** t), v_new / (1 - b2 ** t)
     p_new = p - lr * m_hat / (np.sqrt(v_hat) + eps)
     step = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-    with use_backend(backend):
-        K.adam_update([(p, g, m, v)], step, b1, b2, eps * np.sqrt(1 - b2 ** t))
+    K.adam_update([(p, g, m, v)], step, b1, b2, eps * np.sqrt(1 - b2 ** t))
     close(m, m_new, np.float64)
     close(v, v_new, np.float64)
     close(p, p_new, np.float64)
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_kde_equals_the_definition(rng, backend):
     """Direct sum of Gaussian kernels (product of 1-D normal densities), in float64."""
     xe, xd, h = rng.standard_normal((9, 3)), rng.standard_normal((40, 3)), 0.6
     u = (xe[:, None, :] - xd[None, :, :]) / h
     dens = np.prod(np.exp(-0.5 * u * u) / np.sqrt(2 * np.pi), axis=-1).sum(axis=1) / (40 * h ** 3)
-    with use_backend(backend):
-        close(K.kde_log_density(xe, xd, h), np.log(dens), np.float64)
-        one_d = K.kde_log_density(xe[:, 0], xd[:, 0], h)      # (M,) means d = 1
+    close(K.kde_log_density(xe, xd, h), np.log(dens), np.float64)
+    one_d = K.kde_log_density(xe[:, 0], xd[:, 0], h)      # (M,) means d = 1
     u1 = (xe[:, :1] - xd[None, :, 0]) / h
     close(one_d, np.log(np.exp(-0.5 * u1 ** 2).sum(1) / (np.sqrt(2 * np.pi) * 40 * h)), np.float64)
 
@@ -215,38 +199,36 @@ def _gradcheck(f, x, analytic):
     assert rel_error(analytic, numerical_gradient(f, x)) < 1e-7
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_kernel_gradients_by_finite_differences(rng, backend):
-    with use_backend(backend):
-        x = rng.uniform(0, 1, (3, 4))
-        lg, mean, lv = arrays(rng, np.float64, (3, 4), lo=-2, hi=2)
-        _, dl = K.bernoulli_loglik_grad(x, lg)
-        _gradcheck(lambda a: K.bernoulli_loglik_grad(x, a)[0].sum(), lg, dl)
-        lg_cb = lg.copy()
-        lg_cb[0] = [0.0, 0.02, -0.07, 0.099]                  # the Taylor branch near logit 0
-        _, dl = K.continuous_bernoulli_loglik_grad(x, lg_cb)
-        _gradcheck(lambda a: K.continuous_bernoulli_loglik_grad(x, a)[0].sum(), lg_cb, dl)
-        _, dm, dlv = K.gaussian_loglik_grad(x, mean, lv[0])
-        _gradcheck(lambda a: K.gaussian_loglik_grad(x, a, lv[0])[0].sum(), mean, dm)
-        _gradcheck(lambda a: K.gaussian_loglik_grad(x, mean, a)[0].sum(), lv[0], dlv)
-        eps, dz = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    x = rng.uniform(0, 1, (3, 4))
+    lg, mean, lv = arrays(rng, np.float64, (3, 4), lo=-2, hi=2)
+    _, dl = K.bernoulli_loglik_grad(x, lg)
+    _gradcheck(lambda a: K.bernoulli_loglik_grad(x, a)[0].sum(), lg, dl)
+    lg_cb = lg.copy()
+    lg_cb[0] = [0.0, 0.02, -0.07, 0.099]                  # the Taylor branch near logit 0
+    _, dl = K.continuous_bernoulli_loglik_grad(x, lg_cb)
+    _gradcheck(lambda a: K.continuous_bernoulli_loglik_grad(x, a)[0].sum(), lg_cb, dl)
+    _, dm, dlv = K.gaussian_loglik_grad(x, mean, lv[0])
+    _gradcheck(lambda a: K.gaussian_loglik_grad(x, a, lv[0])[0].sum(), mean, dm)
+    _gradcheck(lambda a: K.gaussian_loglik_grad(x, mean, a)[0].sum(), lv[0], dlv)
+    eps, dz = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
 
-        def obj(m, v):
-            z, kl = K.reparam_kl(m, v, eps)
-            return np.sum(dz * z) + 0.3 * kl.sum()
-        dmu, dlogv = K.reparam_kl_backward(dz, mean, lv, eps, kl_scale=0.3)
-        _gradcheck(lambda a: obj(a, lv), mean, dmu)
-        _gradcheck(lambda a: obj(mean, a), lv, dlogv)
-        b, w = rng.uniform(-1, 1, 4), rng.standard_normal((3, 4))
-        pre = rng.uniform(-2, 2, (3, 4))
-        pre[np.abs(pre + b) < 0.05] += 0.2                     # keep away from the ReLU kinks
-        for act in ACTS:
-            y = K.bias_act_forward(pre.copy(), b, act, slope=0.1)
-            dpre, db = K.bias_act_backward(w, y, act, slope=0.1)
-            f = lambda a: np.sum(w * K.bias_act_forward(a.copy(), b, act, slope=0.1))  # noqa: E731
-            _gradcheck(f, pre, dpre)
-            _gradcheck(lambda bb: np.sum(w * K.bias_act_forward(pre.copy(), bb, act, slope=0.1)),
-                       b, db)
+    def obj(m, v):
+        z, kl = K.reparam_kl(m, v, eps)
+        return np.sum(dz * z) + 0.3 * kl.sum()
+    dmu, dlogv = K.reparam_kl_backward(dz, mean, lv, eps, kl_scale=0.3)
+    _gradcheck(lambda a: obj(a, lv), mean, dmu)
+    _gradcheck(lambda a: obj(mean, a), lv, dlogv)
+    b, w = rng.uniform(-1, 1, 4), rng.standard_normal((3, 4))
+    pre = rng.uniform(-2, 2, (3, 4))
+    pre[np.abs(pre + b) < 0.05] += 0.2                     # keep away from the ReLU kinks
+    for act in ACTS:
+        y = K.bias_act_forward(pre.copy(), b, act, slope=0.1)
+        dpre, db = K.bias_act_backward(w, y, act, slope=0.1)
+        f = lambda a: np.sum(w * K.bias_act_forward(a.copy(), b, act, slope=0.1))  # noqa: E731
+        _gradcheck(f, pre, dpre)
+        _gradcheck(lambda bb: np.sum(w * K.bias_act_forward(pre.copy(), bb, act, slope=0.1)),
+                   b, db)
 
 
 # ------------------------------------------------------------------- in place, validation

@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from elbo_edu import distributions as D
-from elbo_edu import kernels as K
 from elbo_edu import nn
-from elbo_edu.optim import Adam
 from elbo_edu.vae import VAE
 
 ACTS = ["relu", "tanh", "sigmoid", "softplus", "identity", "leaky_relu"]
@@ -30,7 +28,6 @@ def _unfused(seq, act, slope):
     return nn.Sequential(*chain)
 
 
-@pytest.mark.parametrize("backend", K.BACKENDS)
 @pytest.mark.parametrize("act", ACTS)
 def test_dense_mlp_equals_the_unfused_chain(rng, backend, act):
     seq = nn.mlp((5, 7, 6, 3), act, slope=0.2, rng=rng, dtype=np.float64)
@@ -39,11 +36,10 @@ def test_dense_mlp_equals_the_unfused_chain(rng, backend, act):
     ref = _unfused(seq, act, 0.2)
     assert list(ref.params) == list(seq.params)          # 0.W, 0.b, 2.W, 2.b, 4.W, 4.b
     x, dy = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
-    with K.use_backend(backend):
-        y_fused = seq.forward(x)
-        dx_fused = seq.backward(dy)
-        y_ref = ref.forward(x)
-        dx_ref = ref.backward(dy)
+    y_fused = seq.forward(x)
+    dx_fused = seq.backward(dy)
+    y_ref = ref.forward(x)
+    dx_ref = ref.backward(dy)
     np.testing.assert_allclose(y_fused, y_ref, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(dx_fused, dx_ref, rtol=1e-12, atol=1e-14)
     for k, g in seq.grads.items():
@@ -66,38 +62,12 @@ def test_skipping_the_input_gradient_keeps_the_parameter_gradients(rng):
     assert lin.backward(dy, input_grad=False) is None
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_adam_through_the_kernel_equals_the_formula(rng, dtype):
-    """optim.Adam (kernel path) against Adam written with NumPy, several steps, both backends."""
-    p0 = rng.standard_normal((3, 4)).astype(dtype)
-    grads = [rng.standard_normal((3, 4)).astype(dtype) for _ in range(5)]
-    finals = []
-    for backend in K.BACKENDS:
-        params, g = {"w": p0.copy()}, {"w": np.zeros_like(p0)}
-        opt = Adam(params, g, lr=1e-2)
-        with K.use_backend(backend):
-            for gr in grads:
-                g["w"][...] = gr
-                opt.step()
-        finals.append(params["w"])
-    p, m, v = p0.astype(np.float64), 0.0, 0.0
-    for t, gr in enumerate(grads, start=1):
-        gr = gr.astype(np.float64)
-        m, v = 0.9 * m + 0.1 * gr, 0.999 * v + 0.001 * gr * gr
-        p = p - 1e-2 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
-    tol = 1e-12 if dtype == np.float64 else 1e-5
-    for f in finals:
-        np.testing.assert_allclose(f, p, rtol=tol, atol=tol)
-
-
-@pytest.mark.parametrize("backend", K.BACKENDS)
 def test_vae_fused_loss_equals_the_pieces(rng, backend):
     """The fused training path (reparam+KL and Bernoulli kernels) against distributions."""
     model = VAE(12, 3, hidden=(8,), dtype=np.float64, rng=rng)
     x = rng.uniform(0, 1, (5, 12))
     eps = rng.standard_normal((5, 3))
-    with K.use_backend(backend):
-        loss, _ = model.loss_and_grads(x, eps=eps)
+    loss, _ = model.loss_and_grads(x, eps=eps)
     h = x
     for m in model.encoder.layers:
         h = m.forward(h)

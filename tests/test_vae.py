@@ -30,13 +30,13 @@ def small(lik="bernoulli", learned_var="scalar", beta=1.0, seed=0, activation="t
 
 # ------------------------------------------------------------------------ gradients (D9.3)
 @pytest.mark.parametrize("lik,learned_var,beta", CASES)
-def test_end_to_end_gradcheck(lik, learned_var, beta):
+def test_end_to_end_gradcheck(backend, lik, learned_var, beta):
     model, x, eps = small(lik, learned_var, beta)
     report = check_vae(model, x, eps)
     assert len(report.rows) == len(model.params) and report.max_error < 1e-7, str(report)
 
 
-def test_gradcheck_with_relu_away_from_kinks():
+def test_gradcheck_with_relu_away_from_kinks(backend):
     model, x, eps = small("bernoulli", activation="relu", seed=3)
     # precondition: every ReLU input is far from 0 compared with the step h = 1e-5, so the
     # finite difference never straddles a kink (otherwise the comparison means nothing)
