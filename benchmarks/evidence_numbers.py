@@ -26,7 +26,7 @@ import numpy as np
 
 from elbo_edu.data import load_dataset
 from elbo_edu.estimators import evidence_bounds
-from elbo_edu.models import grid_posterior, make_grid
+from elbo_edu.estimators.grid import grid_posterior, make_grid
 from elbo_edu.train import evaluate, train
 from elbo_edu.vae import VAE
 

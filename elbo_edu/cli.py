@@ -332,7 +332,7 @@ def _toy_overlay(meta: dict, seed: int):
 
 
 def _cmd_gradcheck(args) -> int:
-    from .gradcheck_suite import run_all
+    from .gradcheck import run_all
 
     report = run_all(seed=args.seed, tol=args.tol)
     print(report)

@@ -49,7 +49,7 @@ MUTANTS = [
                 "tests/test_estimators.py::test_iwae_is_exact_when_q_is_the_posterior"],
          chapter=None),
     dict(name="unscaled_minibatch_gradient", did="D1.5", slip="unscaled minibatch gradient",
-         file="elbo_edu/density_estimation.py",
+         file="elbo_edu/estimators/density_estimation.py",
          old="scale = x.shape[0] / idx.size",
          new="scale = 1.0",
          tests=["tests/test_density.py::test_minibatch_gradient_is_unbiased"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from elbo_edu.gradcheck import GradCheckReport
-from elbo_edu.gradcheck_extra import chapter12_13_cases
-from elbo_edu.gradcheck_suite import CASES
+from elbo_edu.gradcheck.cases_ch12_13 import chapter12_13_cases
+from elbo_edu.gradcheck.suite import CASES
 
 
 def test_every_row_passes_and_every_case_contributes():

@@ -6,7 +6,7 @@ import pytest
 
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 from elbo_edu.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
-from elbo_edu.models import log_integral, make_grid
+from elbo_edu.estimators.grid import log_integral, make_grid
 
 
 def test_planar_flow_gradients_with_log_determinant(rng):

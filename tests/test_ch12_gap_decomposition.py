@@ -7,7 +7,7 @@ import pytest
 from elbo_edu.data import load_dataset
 from elbo_edu.distributions import gaussian_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
-from elbo_edu.models import log_integral, make_grid
+from elbo_edu.estimators.grid import log_integral, make_grid
 from elbo_edu.models.gap_decomposition import (best_gaussian_on_grid, decompose_gap,
                                                grid_kl_gaussian, grid_kl_gaussian_grad)
 from elbo_edu.train import train

@@ -7,8 +7,8 @@ import pytest
 from elbo_edu.distributions import LOG_2PI
 from elbo_edu.gradcheck import check_function, numerical_gradient, rel_error
 from elbo_edu.models import LinearGaussian
-from elbo_edu.posteriors import (cholesky_factor, cholesky_factor_grad, fit_full_covariance,
-                                 full_gaussian_entropy, full_gaussian_entropy_grad,
+from elbo_edu.models.posteriors import (cholesky_factor, cholesky_factor_grad, fit_full_covariance,
+                                        full_gaussian_entropy, full_gaussian_entropy_grad,
                                  full_gaussian_log_prob, full_gaussian_sample,
                                  full_gaussian_sample_grad, kl_full_gaussians, lg_full_elbo,
                                  lg_full_elbo_grad, lg_reparam_elbo_grad, raw_from_cholesky)

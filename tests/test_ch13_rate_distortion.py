@@ -8,8 +8,8 @@ from elbo_edu.data import load_dataset
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 from elbo_edu.models.linear_beta_vae import (fit_linear_beta_vae, linear_rate_distortion,
                                              linear_rate_distortion_grad, optimal_rate_distortion)
-from elbo_edu.models.rate_distortion import (beta_sweep, chord_slopes, rate_distortion,
-                                             supporting_line_margins)
+from elbo_edu.experiments.rate_distortion import (beta_sweep, chord_slopes, rate_distortion,
+                                                  supporting_line_margins)
 from elbo_edu.train import evaluate
 from elbo_edu.vae import VAE
 

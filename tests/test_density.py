@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elbo_edu import density_estimation as D
+from elbo_edu.estimators import density_estimation as D
 from elbo_edu.distributions import gaussian_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 from elbo_edu.estimators.grid import log_integral, make_grid

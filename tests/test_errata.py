@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from elbo_edu import errata
+from elbo_edu.experiments import errata
 from elbo_edu.distributions import kl_normal
-from elbo_edu.models.elbo_ascent import ascend_elbo
+from elbo_edu.experiments.elbo_ascent import ascend_elbo
 from elbo_edu.models.linear_gaussian import LinearGaussian
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "errata.md"

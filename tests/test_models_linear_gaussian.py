@@ -6,7 +6,9 @@ import pytest
 
 from elbo_edu.distributions import gaussian_log_prob, std_normal_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
-from elbo_edu.models import LinearGaussian, ascend_elbo, grid_log_evidence, grid_posterior, make_grid
+from elbo_edu.estimators.grid import grid_log_evidence, grid_posterior, make_grid
+from elbo_edu.experiments import ascend_elbo
+from elbo_edu.models import LinearGaussian
 
 
 @pytest.fixture

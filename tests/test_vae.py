@@ -9,7 +9,7 @@ import pytest
 
 from elbo_edu import distributions as D
 from elbo_edu.gradcheck import check_function
-from elbo_edu.gradcheck_suite import check_vae
+from elbo_edu.gradcheck import check_vae
 from elbo_edu.vae import VAE, ELBOParts, reparameterize, reparameterize_grad
 
 F64 = np.float64

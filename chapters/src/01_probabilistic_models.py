@@ -20,7 +20,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from scipy import integrate
 
-from elbo_edu.density_estimation import (
+from elbo_edu.estimators.density_estimation import (
     fit_gaussian_ascent, gaussian_mle, heldout_bandwidth, kde_log_density, log_likelihood,
     log_likelihood_grad, minibatch_gradient, minibatch_gradients, scott_bandwidth,
     silverman_bandwidth,

@@ -24,7 +24,7 @@ from elbo_edu.distributions import (
     bernoulli_log_prob, categorical_log_prob, categorical_log_prob_grad, gaussian_log_prob,
     gaussian_log_prob_grad, softmax,
 )
-from elbo_edu.errata import factorisation_demo
+from elbo_edu.experiments.errata import factorisation_demo
 from elbo_edu.gradcheck import check_function, check_module, numerical_gradient, rel_error
 from elbo_edu.optim import Adam
 

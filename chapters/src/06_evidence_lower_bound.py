@@ -27,7 +27,8 @@ from scipy.stats import multivariate_normal
 from elbo_edu.special import logsumexp
 from elbo_edu.distributions import LOG_2PI, gaussian_entropy, kl_std_normal
 from elbo_edu.estimators.grid import grid_log_evidence, make_grid
-from elbo_edu.models import LinearGaussian, ascend_elbo
+from elbo_edu.experiments import ascend_elbo
+from elbo_edu.models import LinearGaussian
 from elbo_edu.plots import plot_elbo_gap
 
 rng = np.random.default_rng(6)

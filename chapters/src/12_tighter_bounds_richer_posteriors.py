@@ -25,12 +25,13 @@ from elbo_edu.estimators import elbo_estimate, iwae_bound
 from elbo_edu.estimators.iwae_objective import fit_iwae, iwae_loss, iwae_loss_and_grads, iwae_objective
 from elbo_edu.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
 from elbo_edu.gradcheck import GradCheckReport, numerical_gradient
-from elbo_edu.models import LinearGaussian, make_grid
+from elbo_edu.estimators.grid import make_grid
+from elbo_edu.models import LinearGaussian
 from elbo_edu.models.gap_decomposition import decompose_gap
 from elbo_edu.plots import plot_density_2d
 from elbo_edu.plots.beyond_figures import plot_gap_decomposition
-from elbo_edu.posteriors import (cholesky_factor, cholesky_factor_grad, fit_full_covariance,
-                                 kl_full_gaussians, lg_full_elbo, lg_full_elbo_grad)
+from elbo_edu.models.posteriors import (cholesky_factor, cholesky_factor_grad, fit_full_covariance,
+                                        kl_full_gaussians, lg_full_elbo, lg_full_elbo_grad)
 from elbo_edu.train import train
 from elbo_edu.vae import VAE
 

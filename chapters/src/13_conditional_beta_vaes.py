@@ -27,7 +27,7 @@ from elbo_edu.models.digit_classifier import DigitClassifier
 from elbo_edu.models.free_bits import compare_collapse_remedies, free_bits_loss_and_grads
 from elbo_edu.models.linear_beta_vae import (fit_linear_beta_vae, linear_rate_distortion,
                                              optimal_rate_distortion)
-from elbo_edu.models.rate_distortion import beta_sweep, chord_slopes, supporting_line_margins
+from elbo_edu.experiments.rate_distortion import beta_sweep, chord_slopes, supporting_line_margins
 from elbo_edu.plots import plot_active_units, plot_samples
 from elbo_edu.plots.beyond_figures import plot_rate_distortion
 from elbo_edu.vae import VAE

@@ -12,7 +12,8 @@ Modules, one concept each:
   :mod:`.download` - atomic verified downloads; :mod:`.locate` - path / ``ELBO_EDU_DATA`` / cache;
 * :mod:`.mnist` - full MNIST; :mod:`.binarized_mnist` - the static binarization of the
   literature; :mod:`.embedded` (+ :mod:`.make_embedded`) - the shipped subset;
-* :mod:`.binarize` - dynamic and static binarization; :mod:`.toy` - 2-D sets;
+* :mod:`.binarize` - dynamic and static binarization; :mod:`.toy` - 2-D sets; :mod:`.manifold` -
+  2-D manifold data in 10-D (chapter 11);
 * :mod:`.datasets` - :func:`load_dataset` and :class:`Dataset`; :mod:`.subset` - seeded random
   rows for figures and partial evaluations.
 """

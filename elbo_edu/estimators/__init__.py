@@ -1,9 +1,12 @@
-r"""Monte-Carlo estimators around the ELBO (chapters 01, 03, 04, 08, 10).
+r"""Estimators: densities from samples, and Monte-Carlo estimators around the ELBO (chapters 01, 03,
+04, 08, 10).
 
-evidence   naive Monte-Carlo evidence, importance sampling / IWAE bound, Monte-Carlo ELBO
-gradients  score-function (REINFORCE) and pathwise (reparameterization) gradient estimators
-kl         discrete KL, Monte-Carlo KL, forward vs reverse KL fits to a mixture
-grid       quadrature evidence and posterior on a regular grid of a low-dimensional latent (D10.3)
+density_estimation  Gaussian maximum likelihood and kernel density estimation with bandwidth selection
+evidence            naive Monte-Carlo evidence, importance sampling / IWAE bound, Monte-Carlo ELBO
+gradients           score-function (REINFORCE) and pathwise (reparameterization) gradient estimators
+kl                  discrete KL, Monte-Carlo KL, forward vs reverse KL fits to a mixture
+grid                quadrature evidence and posterior on a regular grid of a low-dimensional latent (D10.3)
+iwae_objective      the IWAE_K training objective and its gradient (D12.1)
 """
 from .evidence import (EvidenceEstimate, elbo_estimate, evidence_bounds, iwae_bound,
                        log_weights, naive_log_evidence)

@@ -19,10 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_ndim, check_positive_float, check_positive_int
-from .distributions import gaussian_log_prob, gaussian_log_prob_grad
+from .._checks import as_float_array, check_ndim, check_positive_float, check_positive_int
+from ..distributions import gaussian_log_prob, gaussian_log_prob_grad
 
-from .kernels import kde_log_density as _kde_kernel  # the seam: numba kernel or NumPy backend
+from ..kernels import kde_log_density as _kde_kernel  # the seam: numba kernel or NumPy backend
 
 __all__ = [
     "gaussian_mle", "log_likelihood", "log_likelihood_grad", "GaussianFit", "fit_gaussian_ascent",

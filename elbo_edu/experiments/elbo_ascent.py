@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
-from .linear_gaussian import LinearGaussian
+from ..models.linear_gaussian import LinearGaussian
 
 __all__ = ["ELBOTrajectory", "ascend_elbo"]
 

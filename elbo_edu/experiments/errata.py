@@ -28,9 +28,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int, check_rng
-from .special import logsumexp
-from .distributions import (bernoulli_log_prob, gaussian_log_prob, kl_std_normal,
+from .._checks import as_float_array, check_positive_int, check_rng
+from ..special import logsumexp
+from ..distributions import (bernoulli_log_prob, gaussian_log_prob, kl_std_normal,
                             std_normal_log_prob)
 
 __all__ = [
@@ -97,7 +97,7 @@ def demo_model(rng: np.random.Generator, *, x_dim: int = 3, z_dim: int = 1, sigm
     model : LinearGaussian
     x : array (1, x_dim)
     """
-    from .models.linear_gaussian import LinearGaussian
+    from ..models.linear_gaussian import LinearGaussian
 
     rng = check_rng(rng)
     W = rng.standard_normal((check_positive_int(x_dim, "x_dim"), check_positive_int(z_dim, "z_dim")))
@@ -258,7 +258,7 @@ def minibatch_scale_demo(x, mean, logvar, batch_size: int, n_batches: int,
     batch_size, n_batches : int
     rng : numpy.random.Generator
     """
-    from .density import log_likelihood_grad, minibatch_gradients
+    from ..estimators.density_estimation import log_likelihood_grad, minibatch_gradients
 
     rng = check_rng(rng)
     x = as_float_array(x, "x", ndim_min=2)
@@ -294,7 +294,7 @@ def moving_theta_demo(model, x, q_mean, q_logvar, step: float = 0.05) -> MovingT
     q_mean, q_logvar : arrays (1, z_dim), with ``W @ q_mean`` not zero
     step : float
     """
-    from .models.linear_gaussian import LinearGaussian
+    from ..models.linear_gaussian import LinearGaussian
 
     x = as_float_array(x, "x", ndim_min=2)
     q_mean = as_float_array(q_mean, "q_mean", ndim_min=2)
@@ -327,7 +327,7 @@ def coding_loss_demo(p, q, n: int, rng: np.random.Generator) -> CodingLossDemo:
     n : int, number of outcomes drawn from p
     rng : numpy.random.Generator
     """
-    from .estimators.kl import kl_discrete
+    from ..estimators.kl import kl_discrete
 
     rng = check_rng(rng)
     p = as_float_array(p, "p", ndim_min=1).astype(np.float64)

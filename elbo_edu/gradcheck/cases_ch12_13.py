@@ -1,13 +1,13 @@
-"""Gradient-check rows for chapters 12 and 13, in the format of :mod:`elbo_edu.gradcheck_suite`.
+"""Gradient-check rows for chapters 12 and 13, in the format of :mod:`elbo_edu.gradcheck.suite`.
 
 :func:`chapter12_13_cases` returns the cases (``case(rng) -> GradCheckReport``) so they can be
-listed in :data:`elbo_edu.gradcheck_suite.CASES` (``elbo-edu gradcheck`` runs them with the rest).
+listed in :data:`elbo_edu.gradcheck.suite.CASES` (``elbo-edu gradcheck`` runs them with the rest).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .gradcheck import GradCheckReport, check_function, numerical_gradient
+from .core import GradCheckReport, check_function, numerical_gradient
 
 __all__ = ["chapter12_13_cases"]
 
@@ -15,8 +15,8 @@ F64 = np.float64
 
 
 def _iwae_objective(rng: np.random.Generator) -> GradCheckReport:
-    from .estimators.iwae_objective import iwae_loss, iwae_loss_and_grads
-    from .vae import VAE
+    from ..estimators.iwae_objective import iwae_loss, iwae_loss_and_grads
+    from ..vae import VAE
 
     report = GradCheckReport()
     for k in (1, 5):
@@ -31,8 +31,8 @@ def _iwae_objective(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _full_covariance(rng: np.random.Generator) -> GradCheckReport:
-    from .models import LinearGaussian
-    from .posteriors import (cholesky_factor, cholesky_factor_grad, full_gaussian_entropy,
+    from ..models import LinearGaussian
+    from ..models.posteriors import (cholesky_factor, cholesky_factor_grad, full_gaussian_entropy,
                              full_gaussian_entropy_grad, full_gaussian_sample,
                              full_gaussian_sample_grad, lg_full_elbo, lg_full_elbo_grad)
 
@@ -58,7 +58,7 @@ def _full_covariance(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _planar_flow(rng: np.random.Generator) -> GradCheckReport:
-    from .flows import PlanarFlow
+    from ..flows import PlanarFlow
 
     report = GradCheckReport()
     flow = PlanarFlow(3, rng=rng, scale=1.0)
@@ -77,8 +77,8 @@ def _planar_flow(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _grid_kl(rng: np.random.Generator) -> GradCheckReport:
-    from .models import make_grid
-    from .models.gap_decomposition import grid_kl_gaussian, grid_kl_gaussian_grad
+    from ..estimators.grid import make_grid
+    from ..models.gap_decomposition import grid_kl_gaussian, grid_kl_gaussian_grad
 
     grid = make_grid(-5, 5, 81)
     z = grid.points
@@ -94,7 +94,7 @@ def _grid_kl(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _cvae(rng: np.random.Generator) -> GradCheckReport:
-    from .models.cvae import CVAE
+    from ..models.cvae import CVAE
 
     model = CVAE(6, 3, 4, (7,), dtype=F64, rng=rng)
     x, y, eps = rng.uniform(size=(5, 6)), rng.integers(0, 4, 5), rng.standard_normal((5, 3))
@@ -108,8 +108,8 @@ def _cvae(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _free_bits(rng: np.random.Generator) -> GradCheckReport:
-    from .models.free_bits import free_bits_loss_and_grads
-    from .vae import VAE
+    from ..models.free_bits import free_bits_loss_and_grads
+    from ..vae import VAE
 
     model = VAE(6, 3, (7,), activation="tanh", dtype=F64, rng=rng)
     x, eps = rng.uniform(size=(5, 6)), rng.standard_normal((5, 3))

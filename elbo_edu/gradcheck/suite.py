@@ -10,11 +10,11 @@ from typing import Callable
 
 import numpy as np
 
-from . import distributions as D
-from . import nn
-from .gradcheck import DEFAULT_TOL, GradCheckReport, GradCheckRow, check_function, check_module
-from .gradcheck import numerical_gradient
-from .gradcheck_extra import chapter12_13_cases
+from .. import distributions as D
+from .. import nn
+from .core import DEFAULT_TOL, GradCheckReport, GradCheckRow, check_function, check_module
+from .core import numerical_gradient
+from .cases_ch12_13 import chapter12_13_cases
 
 __all__ = ["CASES", "run_all", "check_vae"]
 
@@ -109,8 +109,8 @@ def _worst_row(report: GradCheckReport, name: str) -> GradCheckRow:
 
 
 def _vae(rng: np.random.Generator) -> GradCheckReport:
-    from .distributions import reparameterize, reparameterize_grad
-    from .vae import VAE
+    from ..distributions import reparameterize, reparameterize_grad
+    from ..vae import VAE
 
     report = GradCheckReport()
     mu, logvar, eps = (rng.standard_normal((4, 3)) for _ in range(3))

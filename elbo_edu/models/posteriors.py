@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int
-from .distributions import LOG_2PI
+from .._checks import as_float_array, check_positive_int
+from ..distributions import LOG_2PI
 
 __all__ = ["cholesky_factor", "cholesky_factor_grad", "raw_from_cholesky", "full_gaussian_sample",
            "full_gaussian_sample_grad", "full_gaussian_entropy", "full_gaussian_entropy_grad",
