@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from elbo_edu.distributions import kl_std_normal
+from elbo_edu.distributions import kl_std_normal, reparameterize
 from elbo_edu.models._fit import fit
 from elbo_edu.models.diagnostics import active_units, kl_per_dimension
 from elbo_edu.data.manifold import manifold_data
 from elbo_edu.models.two_stage import TwoStageVAE, median_bandwidth, mmd2
-from elbo_edu.vae import VAE, reparameterize
+from elbo_edu.vae import VAE
 
 
 def _vae(rng, **kw):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from elbo_edu import distributions as D
-from elbo_edu.gradcheck import check_function
-from elbo_edu.gradcheck import check_vae
-from elbo_edu.vae import VAE, ELBOParts, reparameterize, reparameterize_grad
+from elbo_edu.distributions import reparameterize, reparameterize_grad
+from elbo_edu.gradcheck import check_function, check_vae
+from elbo_edu.vae import VAE, ELBOParts
 
 F64 = np.float64
 CASES = [("bernoulli", "scalar", 1.0), ("bernoulli", "scalar", 0.3),

@@ -17,11 +17,11 @@
 import numpy as np
 
 from elbo_edu.data import load_dataset
-from elbo_edu.distributions import kl_std_normal
+from elbo_edu.distributions import kl_std_normal, reparameterize, reparameterize_grad
 from elbo_edu.estimators import Quadratic, mc_kl_normal, pathwise_gradient, score_function_gradient
 from elbo_edu.gradcheck import check_function
 from elbo_edu.plots import plot_estimator_variance
-from elbo_edu.vae import VAE, reparameterize, reparameterize_grad
+from elbo_edu.vae import VAE
 
 rng = np.random.default_rng(8)
 

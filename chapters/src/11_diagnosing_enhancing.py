@@ -17,14 +17,14 @@
 # %%
 import numpy as np
 
-from elbo_edu.distributions import LOG_2PI, gaussian_log_prob, std_normal_log_prob
+from elbo_edu.distributions import LOG_2PI, gaussian_log_prob, reparameterize, std_normal_log_prob
 from elbo_edu.data.manifold import manifold_data
 from elbo_edu.models import (LinearGaussian, TwoStageVAE, active_units, kl_per_dimension,
                              median_bandwidth, mmd2)
 from elbo_edu.optim import Adam
 from elbo_edu.plots import plot_active_units, plot_gamma_trace, plot_points
 from elbo_edu.train import train
-from elbo_edu.vae import VAE, reparameterize
+from elbo_edu.vae import VAE
 
 rng = np.random.default_rng(11)
 

@@ -56,14 +56,14 @@ def ascend_elbo(model: LinearGaussian, x, q_mean0=None, q_logvar0=None, *, lr: f
     """
     if not isinstance(model, LinearGaussian):
         raise ValueError(f"model: expected a LinearGaussian, got {type(model).__name__}")
-    x = model._x(x)
+    x = model.check_x(x)
     lr = 1.0 / np.linalg.eigvalsh(model.precision)[-1] if lr is None else check_positive_float(lr, "lr")
     lr_logvar = check_positive_float(lr_logvar, "lr_logvar")
     steps = check_positive_int(steps, "steps")
     shape = (x.shape[0], model.z_dim)
     m = np.zeros(shape) if q_mean0 is None else np.array(q_mean0, dtype=np.float64)
     lv = np.zeros(shape) if q_logvar0 is None else np.array(q_logvar0, dtype=np.float64)
-    m, lv = model._q(x, m, lv)
+    m, lv = model.check_q(x, m, lv)
     log_px = model.log_evidence(x)
     elbo = np.empty((steps + 1, x.shape[0]))
     kl = np.empty_like(elbo)

@@ -61,13 +61,16 @@ class LinearGaussian:
                    sigma2)
 
     # ------------------------------------------------------------------------------ checks
-    def _x(self, x):
+    def check_x(self, x) -> np.ndarray:
+        """``x`` as a float64 array of shape (N, x_dim); ``ValueError`` naming ``x`` otherwise."""
         x = as_float_array(x, "x").astype(np.float64, copy=False)
         if x.ndim != 2 or x.shape[1] != self.x_dim:
             raise ValueError(f"x: expected shape (N, {self.x_dim}), got {x.shape}")
         return x
 
-    def _q(self, x, q_mean, q_logvar):
+    def check_q(self, x, q_mean, q_logvar) -> list:
+        """``[q_mean, q_logvar]`` as float64 arrays of shape (N, z_dim), one row per row of the
+        checked ``x``; ``ValueError`` naming the argument otherwise."""
         shape = (x.shape[0], self.z_dim)
         out = []
         for a, n in ((q_mean, "q_mean"), (q_logvar, "q_logvar")):
@@ -84,7 +87,7 @@ class LinearGaussian:
         ``x``: (N, D) -> (N,). Uses the Cholesky factor :math:`LL^\top` of the covariance:
         :math:`-\tfrac12\lVert L^{-1}(x-b)\rVert^2 - \sum\log L_{ii} - \tfrac D2\log 2\pi`.
         """
-        x = self._x(x)
+        x = self.check_x(x)
         r = np.linalg.solve(self._marg_chol, (x - self.b).T)
         logdet = 2.0 * np.sum(np.log(np.diag(self._marg_chol)))
         return -0.5 * (np.sum(r * r, axis=0) + logdet + self.x_dim * LOG_2PI)
@@ -98,7 +101,7 @@ class LinearGaussian:
         cov : array (K, K)
             :math:`\Sigma = (I + W^\top W/\sigma^2)^{-1}`, the same for every x.
         """
-        x = self._x(x)
+        x = self.check_x(x)
         mean = (x - self.b) @ self.W @ self.post_cov / self.sigma2
         return mean, self.post_cov.copy()
 
@@ -116,8 +119,8 @@ class LinearGaussian:
         (expected log-likelihood + expected log-prior + entropy). ``x``: (N, D); ``q_mean``,
         ``q_logvar``: (N, K) -> (N,).
         """
-        x = self._x(x)
-        m, lv = self._q(x, q_mean, q_logvar)
+        x = self.check_x(x)
+        m, lv = self.check_q(x, q_mean, q_logvar)
         s2 = np.exp(lv)
         col2 = np.sum(self.W ** 2, axis=0)
         resid = x - self.b - m @ self.W.T
@@ -138,8 +141,8 @@ class LinearGaussian:
         -------
         dq_mean, dq_logvar : arrays (N, K)
         """
-        x = self._x(x)
-        m, lv = self._q(x, q_mean, q_logvar)
+        x = self.check_x(x)
+        m, lv = self.check_q(x, q_mean, q_logvar)
         resid = x - self.b - m @ self.W.T
         dm = resid @ self.W / self.sigma2 - m
         dlv = 0.5 - 0.5 * np.exp(lv) * np.diag(self.precision)
@@ -155,8 +158,8 @@ class LinearGaussian:
         :math:`\log p(x) - \mathrm{ELBO} = \mathrm{KL}` are computed by different formulas.
         Returns (N,).
         """
-        x = self._x(x)
-        m, lv = self._q(x, q_mean, q_logvar)
+        x = self.check_x(x)
+        m, lv = self.check_q(x, q_mean, q_logvar)
         mu, _ = self.posterior(x)
         d = mu - m
         maha = np.einsum("ni,ij,nj->n", d, self.precision, d)
@@ -182,7 +185,7 @@ class LinearGaussian:
         z = as_float_array(z, "z", ndim_min=2)
         if z.shape[-1] != self.z_dim:
             raise ValueError(f"z: expected a last axis of size {self.z_dim}, got shape {z.shape}")
-        x = self._x(x)
+        x = self.check_x(x)
         mean = z @ self.W.T + self.b
         return gaussian_log_prob(np.broadcast_to(x, mean.shape), mean, np.log(self.sigma2))
 

@@ -101,7 +101,8 @@ class TwoStageVAE:
         ValueError
             ``x`` not a 2-D float array of ``first.x_dim`` columns; a count not a positive integer.
         """
-        from ..vae import VAE, reparameterize
+        from ..distributions import reparameterize
+        from ..vae import VAE
 
         x = as_float_array(x, "x")
         draws = check_positive_int(draws_per_point, "draws_per_point")
