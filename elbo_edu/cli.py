@@ -465,6 +465,14 @@ def _add_course(sub) -> None:
 register_subcommand("course", _add_course)
 
 
+def _add_chapters(sub) -> None:
+    from .course.chapters import add_chapters_parser   # elbo-edu chapters OUT (student notebooks)
+    add_chapters_parser(sub)
+
+
+register_subcommand("chapters", _add_chapters)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="elbo-edu",
