@@ -23,7 +23,8 @@ pytest.importorskip("jupytext", reason="jupytext is not installed (pip install -
 
 
 def _runner():
-    spec = importlib.util.spec_from_file_location("chapters_run", ROOT / "chapters" / "src" / "run.py")
+    path = ROOT / "chapters" / "src" / "run.py"
+    spec = importlib.util.spec_from_file_location("chapters_run", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
