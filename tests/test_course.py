@@ -126,7 +126,7 @@ def test_build_course_layout_and_refusal(tmp_path):
 
 
 def test_try_this_solutions_cover_every_chapter():
-    text = (ROOT / "elbo_edu" / "course" / "instructor" / "try_this_solutions.md").read_text()
+    text = (ROOT / "chapters" / "instructor" / "try_this_solutions.md").read_text()
     for s in COURSE:
         assert f"## Chapter {s.name[:2]}" in text, s.name
 
@@ -135,7 +135,7 @@ def test_solutions_are_not_on_the_site():
     site = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs").rglob("*.md"))
     assert "BEGIN SOLUTION" not in site
     assert "try_this_solutions" not in site and "problem_solutions.md\n" not in site
-    assert "include} ../../elbo_edu/course/instructor/instructor_guide.md" in site
+    assert "include} ../../chapters/instructor/instructor_guide.md" in site
     for secret in ("problem_solutions", "concept_answers", "try_this_solutions"):
         assert f"instructor/{secret}.md" not in site
 

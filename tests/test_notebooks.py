@@ -1,11 +1,12 @@
-"""Static checks of the committed chapter notebooks (pytest + nbmake also *execute* them).
+"""Static checks of the committed chapter notebooks (``test_chapters_execute.py`` runs them).
 
 * committed without outputs or execution counts (students run them; diffs stay readable);
 * a title, the derivation steps (D-ids) covered, at least one ``assert`` in the section of every
   D-id, and a closing "Try this" list of experiments;
 * every D-id that ``DERIVATIONS.md`` assigns to a chapter is covered by that chapter's notebook
   (skipped when the shared folder beside the repository is absent, as on a user's fresh clone);
-* notebooks built from a plain-text source in ``chapters/src`` are in sync with it.
+* notebooks built from a plain-text source in ``chapters/src`` are in sync with it, and they are
+  the student version: exercises as stubs, no solution, no hidden test, no nbgrader markup.
 
 The conventions are documented in ``docs/CONTRIBUTING_DOCS.md``.
 """
@@ -173,8 +174,15 @@ def test_build_check_passes_from_the_command_line():
     assert res.returncode == 0, res.stderr
 
 
-def test_published_chapters_carry_no_nbgrader_markup():
+def test_committed_chapters_are_student_versions():
+    """Each committed chapter has one stub per exercise and no nbgrader markup (that nothing of a
+    solution or hidden test is left is checked against the sources in ``test_student.py``)."""
     for path in NOTEBOOKS:
         text = path.read_text(encoding="utf-8")
         assert "### BEGIN SOLUTION" not in text and "### BEGIN HIDDEN TESTS" not in text, path.name
         assert '"nbgrader"' not in text, path.name
+        source = CHAPTERS / "src" / (path.stem + ".py")
+        n = source.read_text(encoding="utf-8").count('# %% solution="')
+        stubs = sum(c.source.count("raise NotImplementedError()") for c in _read(path).cells
+                    if c.cell_type == "code")
+        assert n > 0 and stubs == n, (path.name, n, stubs)

@@ -8,10 +8,15 @@ Spyder), parsed with :mod:`jupytext` itself:
   mark an exercise's solution cell and its autograded test cell (nbgrader markup, see
   :mod:`elbo_edu.course.source`).
 
-The committed ``chapters/NN_*.ipynb`` are the *published* chapters (solutions in, nbgrader markers
-removed). They are written **without outputs** and with deterministic cell ids, so rebuilding an
-unchanged source gives a byte-identical notebook (``tests/test_notebooks.py`` checks this). The
-nbgrader source notebooks are made from the same sources by ``elbo-edu course build OUT``.
+The committed ``chapters/NN_*.ipynb`` are the *student* chapters
+(:func:`elbo_edu.course.student.student_notebook`): each exercise's solution region replaced by
+``raise NotImplementedError()``, hidden tests removed, nbgrader markers gone. They are written
+**without outputs** and with deterministic cell ids, so rebuilding an unchanged source gives a
+byte-identical notebook (``tests/test_notebooks.py`` checks this). The solutions stay in the
+sources; the full chapter (solutions in) is what the tests execute
+(``tests/test_chapters_execute.py``), and the nbgrader source notebooks are made from the same
+sources by ``elbo-edu course build OUT``. The wheel's copy of the student chapters is written by
+the same function at build time (``setup.py``).
 Usage::
 
     python chapters/src/build.py            # rebuild every notebook
@@ -24,16 +29,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from elbo_edu.course.source import chapter_sources, published_notebook
+from elbo_edu.course.source import chapter_sources
 from elbo_edu.course.source import render as _render
+from elbo_edu.course.student import student_notebook
 
 HERE = Path(__file__).resolve().parent
 CHAPTERS = HERE.parent
 
 
 def build_notebook(source: Path):
-    """The published notebook for one source file, outputs empty, cell ids ``ch<NN>-<index>``."""
-    return published_notebook(source)
+    """The student notebook for one source file, outputs empty, cell ids ``ch<NN>-<index>``."""
+    return student_notebook(source)
 
 
 def sources() -> list[Path]:

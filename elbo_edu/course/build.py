@@ -25,7 +25,8 @@ from .source import chapter_sources, exercise_table, nbgrader_notebook, render
 __all__ = ["build_course", "find_chapter_sources", "INSTRUCTOR_FILES", "assignment_name"]
 
 HERE = Path(__file__).resolve().parent
-#: The instructor-only files copied into ``OUT/instructor`` (kept beside this module).
+#: The instructor-only files copied into ``OUT/instructor``; they live in ``chapters/instructor``,
+#: beside the chapter sources (never in the package, so a student's install does not carry them).
 INSTRUCTOR_FILES = ("instructor_guide.md", "try_this_solutions.md", "problem_solutions.md",
                     "concept_answers.md")
 
@@ -122,7 +123,7 @@ def build_course(out: str | Path, chapters: str | Path | None = None, *,
     instr = out / "instructor"
     instr.mkdir(exist_ok=True)
     for fname in INSTRUCTOR_FILES:
-        shutil.copyfile(HERE / "instructor" / fname, instr / fname)
+        shutil.copyfile(src_dir.parent / "instructor" / fname, instr / fname)
     (out / "nbgrader_config.py").write_text(CONFIG, encoding="utf-8")
     rows = "\n".join(f"| {a} | " + ", ".join(f"{e} ({p:g})" for e, p in ex) + " |"
                      for a, ex in table.items())

@@ -133,7 +133,13 @@ def _stem(source: Path) -> str:
 
 
 def published_notebook(source: Path):
-    """The chapter as published: solutions in, markers and exercise metadata removed."""
+    """The full chapter: solutions and hidden tests in, markers and exercise metadata removed.
+
+    This is the version the tests execute (every derivation check with the solutions in place)
+    and the one the documentation site's student pages are derived from
+    (:func:`elbo_edu.course.student.student_view`); students get
+    :func:`elbo_edu.course.student.student_notebook`, never this one.
+    """
     return _new_notebook(_stem(source), read_cells(source), nbgrader=False)
 
 
