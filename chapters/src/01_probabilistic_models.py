@@ -15,7 +15,7 @@
 # step is checked by computing both sides of the equation with the package and asserting that they
 # agree to a stated tolerance.
 
-# %%
+# %% demo=true
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy import integrate
@@ -50,7 +50,7 @@ rng = np.random.default_rng(1)
 # fine grid of $z$ values, integrate it numerically to get $p(x)$, divide, and compare with the
 # exact posterior and evidence.
 
-# %%
+# %% demo=true
 model = LinearGaussian(W=np.array([[1.5]]), b=np.array([0.5]), sigma2=0.4)
 x = np.array([[2.0]])                                   # one observation, shape (N=1, D=1)
 
@@ -90,7 +90,7 @@ assert np.max(np.abs(lhs - rhs)) < 1e-9
 # For this model both routes must arrive at the same point. First the hand-written gradient is
 # checked against finite differences, then the two fits are compared.
 
-# %%
+# %% demo=true
 true_mean, true_sd = np.array([1.0, -2.0]), np.array([0.8, 1.5])
 data = true_mean + true_sd * rng.standard_normal((500, 2))
 
@@ -102,7 +102,7 @@ print(f"gradient check: rel. error {rel_error(dmean, num_dmean):.1e} (mean), "
       f"{rel_error(dlogvar, num_dlogvar):.1e} (logvar)")
 assert rel_error(dmean, num_dmean) < 1e-7 and rel_error(dlogvar, num_dlogvar) < 1e-7
 
-# %%
+# %% demo=true
 mle_mean, mle_logvar = gaussian_mle(data)
 fit = fit_gaussian_ascent(data, lr=0.3, steps=400)
 print("closed form :", mle_mean, np.exp(mle_logvar))
@@ -115,7 +115,7 @@ assert np.all(np.diff(fit.history) >= -1e-12)          # every ascent step raise
 g_mean, g_logvar = log_likelihood_grad(data, mle_mean, mle_logvar)
 assert np.max(np.abs(np.concatenate([g_mean, g_logvar]))) < 1e-9   # stationary point
 
-# %%
+# %% demo=true
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.plot(fit.history, label="gradient ascent")
 ax.axhline(log_likelihood(data, mle_mean, mle_logvar) / len(data), color="k", ls="--",
@@ -137,7 +137,7 @@ ax.legend(); fig.tight_layout()
 # the package offers: Scott's, Silverman's, and the one that maximises the likelihood of
 # held-out points.
 
-# %%
+# %% demo=true
 data1 = np.concatenate([rng.normal(-2, 0.5, 150), rng.normal(1.5, 1.0, 250)])[:, None]
 train, val = data1[:300], data1[300:]
 h_held, scores = heldout_bandwidth(train, val, np.geomspace(0.05, 2.0, 25))
@@ -150,7 +150,7 @@ for name, h in bandwidths.items():
     print(f"{name:10s} h = {h:.4f}   integral = {mass:.12f}")
     assert abs(mass - 1.0) < 1e-8
 
-# %%
+# %% demo=true
 data2 = np.column_stack([data1[:300, 0], 0.5 * data1[:300, 0] + rng.normal(0, 0.7, 300)])
 h2 = scott_bandwidth(data2)
 g2 = make_grid(-10.0, 10.0, 501, dim=2)               # spacing 0.04, well below h
@@ -164,7 +164,7 @@ assert abs(np.exp(log_mass) - 1.0) < 1e-8
 # between them, so held-out points score badly), too wide and the two modes blur into one. The
 # held-out score picks a value in between.
 
-# %%
+# %% demo=true
 t = np.linspace(-5, 6, 600)[:, None]
 fig, ax = plt.subplots(figsize=(6, 3.4))
 ax.hist(train[:, 0], bins=40, density=True, color="0.85", label="training data")
@@ -188,7 +188,7 @@ fig.tight_layout()
 # below one underflows to exactly 0 in floating point, while the sum of their logs is an ordinary
 # number.
 
-# %%
+# %% demo=true
 small = data[:20]
 per_point = gaussian_log_prob(small, mle_mean, mle_logvar)              # (20,)
 as_product = np.log(np.prod(np.exp(per_point)))
@@ -225,7 +225,7 @@ assert np.prod(dens) == 0.0 and np.isfinite(log_likelihood(many, mle_mean, mle_l
 # each component is estimated from the $K$ draws as $\mathrm{sd}/\sqrt K$; with a fixed seed we
 # allow 4 standard errors (a two-sided normal tail of about $6\times10^{-5}$ per component).
 
-# %%
+# %% demo=true
 theta_mean, theta_logvar = np.array([0.5, -1.0]), np.array([0.2, 1.0])   # not the optimum
 full = np.concatenate(log_likelihood_grad(data, theta_mean, theta_logvar))
 
@@ -243,7 +243,7 @@ z_scores = (draws.mean(axis=0) - full) / se
 print("z-scores of the minibatch average:", np.round(z_scores, 2))
 assert np.all(np.abs(z_scores) < 4)
 
-# %%
+# %% demo=true
 # The price of the cheap estimate is noise, which shrinks as the batch grows (and is zero at M = N).
 spread = {m: minibatch_gradients(data, theta_mean, theta_logvar, m, 400, rng).std(axis=0).mean()
           for m in (10, 50, 250, 500)}

@@ -13,7 +13,7 @@
 # The chapter follows §1–1.2 of the lecture notes "Variational Auto Encoders" (after Kingma &
 # Welling, *An Introduction to Variational Autoencoders*, 2019, §1.4–1.6).
 
-# %%
+# %% demo=true
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy import integrate
@@ -48,7 +48,7 @@ F64 = np.float64
 #
 # It is bounded in $[-1,1]$ and vanishes only when the model puts all its mass on the right class.
 
-# %%
+# %% demo=true
 logits = rng.normal(0, 2, size=(6, 4))
 y = rng.integers(0, 4, size=6)
 probs = softmax(logits)
@@ -66,7 +66,7 @@ assert report.passed
 # The formula is also numerically safe: the package shifts the logits by their maximum before
 # exponentiating, so huge logits do not overflow.
 
-# %%
+# %% demo=true
 big = np.array([[1000.0, 0.0, -1000.0]])
 print(softmax(big), categorical_log_prob(np.array([1]), big))
 assert np.isfinite(categorical_log_prob(np.array([1]), big)).all()
@@ -77,7 +77,7 @@ assert abs(categorical_log_prob(np.array([0]), big)[0]) < 1e-12   # log of a pro
 # Training minimises the average of $-\log p(y\mid x)$ (the softmax cross-entropy) with Adam; the
 # backward pass starts from exactly the $(\pi-\mathrm{onehot})/N$ gradient above.
 
-# %%
+# %% demo=true
 x_moons, y_moons = make_moons(400, rng, noise=0.15)
 net = nn.mlp((2, 32, 2), nn.Tanh, rng=rng, dtype=F64)
 opt = Adam(net.params, net.grads, lr=0.02)
@@ -93,7 +93,7 @@ print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, training accuracy {accuracy:.3
 # the starting loss of an untrained 2-class model is near log 2; training must beat chance clearly
 assert losses[-1] < 0.25 * losses[0] and accuracy > 0.9
 
-# %%
+# %% demo=true
 g = np.linspace(-1.8, 2.8, 200)
 gx, gy = np.meshgrid(g, np.linspace(-1.3, 1.8, 150))
 p1 = softmax(net.forward(np.column_stack([gx.ravel(), gy.ravel()])))[:, 1].reshape(gx.shape)
@@ -120,7 +120,7 @@ fig.tight_layout()
 # parents, and check that the product is a distribution, that summing out the last variable leaves
 # the product of the remaining conditionals, and that the log-joint is the sum of the log-factors.
 
-# %%
+# %% demo=true
 configs = np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=F64)  # (8, 3)
 w = rng.normal(size=6)
 logit = np.column_stack([np.full(8, w[0]),                                  # p(x1)
@@ -136,7 +136,7 @@ marg12 = joint.reshape(4, 2).sum(axis=1)
 assert np.allclose(marg12, np.exp(log_factors[::2, :2]).prod(axis=1), atol=1e-15)
 print("joint over the 8 configurations:", np.round(joint, 4), " total", joint.sum())
 
-# %%
+# %% demo=true
 # The slip E1 in numbers: the *sum* of the conditionals of a 4-variable chain is not a distribution.
 demo = factorisation_demo(rng.normal(size=(4, 2)))
 print(demo)
@@ -159,7 +159,7 @@ assert demo.log_product_vs_sum_of_logs < 1e-12
 # feeding the distribution's gradient into the network's backward pass (the chain rule), matches
 # finite differences.
 
-# %%
+# %% demo=true
 head = nn.mlp((1, 16, 2), nn.Tanh, rng=rng, dtype=F64)
 xs = rng.uniform(-2, 2, size=(8, 1))
 ys = np.sin(2 * xs) + 0.3 * rng.standard_normal((8, 1))
@@ -212,7 +212,7 @@ assert max(errors.values()) < 1e-7
 # layer type, and a whole MLP, against central finite differences (`check_module`, float64,
 # relative error below $10^{-7}$).
 
-# %%
+# %% demo=true
 lin = nn.Linear(4, 3, rng=rng, dtype=F64)
 x4, dy = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
 lin.zero_grad()
@@ -222,7 +222,7 @@ assert np.allclose(lin.grads["W"], x4.T @ dy, atol=1e-14)
 assert np.allclose(lin.grads["b"], dy.sum(axis=0), atol=1e-14)
 assert np.allclose(dx, dy @ lin.params["W"].T, atol=1e-14)
 
-# %%
+# %% demo=true
 x_test = rng.standard_normal((6, 4))
 x_test[np.abs(x_test) < 1e-3] += 0.1      # keep away from ReLU's kink, where no derivative exists
 layers = {"Linear": nn.Linear(4, 3, rng=rng, dtype=F64), "ReLU": nn.ReLU(), "Tanh": nn.Tanh(),

@@ -16,7 +16,7 @@
 # *An Introduction to Variational Autoencoders* (2019), §1.7–1.8, and Doersch, *Tutorial on
 # Variational Autoencoders* (2016), Figures 2–3.
 
-# %%
+# %% demo=true
 import itertools
 
 import numpy as np
@@ -48,7 +48,7 @@ rng = np.random.default_rng(3)
 #
 # The model is the package's `VAE` with random weights; only its decoder and prior matter here.
 
-# %%
+# %% demo=true
 dlvm = VAE(x_dim=5, z_dim=2, hidden=(16,), likelihood="bernoulli", activation="tanh",
            dtype=np.float64, rng=rng)
 for k, p in dlvm.params.items():          # sharper weights make p(x | z) depend strongly on z
@@ -69,7 +69,7 @@ assert abs(total - 1.0) < 1e-8   # the prior mass outside [-7, 7]^2 is ~1e-11
 # $p(x\mid z_s)$ over $10^6$ prior samples $z_s$ (unbiased for $p(x)$; its relative standard error
 # $r$ comes from the samples), for the most and the least probable image.
 
-# %%
+# %% demo=true
 for j in (int(np.argmax(log_px)), int(np.argmin(log_px))):
     est = evidence_bounds(dlvm, images[j:j + 1], 1_000_000, proposal="prior",
                           rng=np.random.default_rng(31))
@@ -93,7 +93,7 @@ for j in (int(np.argmax(log_px)), int(np.argmin(log_px))):
 # distribution with a Kolmogorov–Smirnov distance: for $n$ samples, distances above
 # $1.95/\sqrt n$ occur with probability about 0.1 % when the distribution is right.
 
-# %%
+# %% demo=true
 x_ring, z_lat = make_ring(4000, rng, return_latent=True)
 radius, zn = np.linalg.norm(x_ring, axis=1), np.linalg.norm(z_lat, axis=1)
 assert np.max(np.abs(radius - (1 + zn / 10))) < 1e-14
@@ -106,7 +106,7 @@ ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
 print(f"KS distance {ks:.4f}   (0.1 % critical value {1.95 / np.sqrt(n):.4f})")
 assert ks < 1.95 / np.sqrt(n)
 
-# %%
+# %% demo=true
 plot_ring_map(z_lat, x_ring)
 
 # %% [markdown]
@@ -130,7 +130,7 @@ plot_ring_map(z_lat, x_ring)
 # First unbiasedness in $d=1$: the mean of many independent estimates $\hat p(x)/p(x)$ must be
 # within 4 standard errors (estimated from the repetitions) of one.
 
-# %%
+# %% demo=true
 model1 = LinearGaussian(np.eye(1), np.zeros(1), sigma2=0.5)
 x1 = model1.sample(1, rng)
 reps = 2000
@@ -146,7 +146,7 @@ assert abs(ratio.mean() - 1.0) < 4 * se
 # to a few percent; by $d\approx 20$ the typical error is as large as $p(x)$ itself (and, because
 # the estimate is usually far too *small*, its log is off by many nats).
 
-# %%
+# %% demo=true
 dims, n_samples, repeats = [1, 2, 4, 8, 16, 32], 1000, 20
 rel_err = np.empty((len(dims), repeats))
 for i, d in enumerate(dims):
@@ -158,7 +158,7 @@ median = np.median(rel_err, axis=1)
 print(dict(zip(dims, np.round(median, 3))))
 assert median[0] < 0.1 and median[-1] > 0.5 and median[-1] > 20 * median[0]
 
-# %%
+# %% demo=true
 plot_naive_evidence_error(dims, rel_err, n_samples=n_samples)
 
 # %% [markdown]
@@ -166,7 +166,7 @@ plot_naive_evidence_error(dims, rel_err, n_samples=n_samples)
 # *effective sample size* $(\sum w_i)^2/\sum w_i^2$ says how many samples actually carry the
 # average. It collapses towards 1 as $d$ grows.
 
-# %%
+# %% demo=true
 ess = [float(evidence_bounds(LinearGaussian(np.eye(d), np.zeros(d), sigma2=0.5),
                              LinearGaussian(np.eye(d), np.zeros(d), sigma2=0.5).sample(1, rng),
                              n_samples, proposal="prior", rng=rng).ess[0]) for d in dims]
@@ -188,7 +188,7 @@ assert ess[0] > 100 and ess[-1] < 10
 # $d=20$ latent space of the MNIST VAE. This is the gap that variational inference fills: instead
 # of the exact posterior, fit a tractable $q(z\mid x)$ (chapters 04–06).
 
-# %%
+# %% demo=true
 j = int(np.argmax(log_px))                       # the most probable image
 log_post = log_joint[:, j] - log_px[j]           # Bayes' rule on the grid
 w_grid = np.exp(log_post + grid.log_cell)        # posterior probability of each grid cell

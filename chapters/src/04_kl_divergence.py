@@ -14,7 +14,7 @@
 # Lower Bound", the blog post "Auto-Encoding Variational Bayes — Variational Inference", and the
 # notes "Kullback-Leibler Divergence in VAEs" (§3).
 
-# %%
+# %% demo=true
 import numpy as np
 from scipy import integrate
 
@@ -45,7 +45,7 @@ rng = np.random.default_rng(4)
 # (which needs $Q$ to put no mass outside that support) this forces $c=1$: **KL is zero exactly
 # when $P=Q$.** We check each inequality of the chain on many random pairs.
 
-# %%
+# %% demo=true
 P = rng.dirichlet(np.ones(6), size=2000)          # 2000 random distributions over 6 outcomes
 Q = rng.dirichlet(np.ones(6), size=2000)
 kl = kl_discrete(P, Q)
@@ -63,7 +63,7 @@ print(f"min KL over 2000 random pairs: {kl.min():.2e};  KL(P||P) = {kl_discrete(
 # $\mathrm{KL}(P\,\|\,Q)\approx\tfrac12\sum_i\delta_i^2/P_i$. That is why "KL is minimised at
 # $P=Q$" comes with a zero gradient there.
 
-# %%
+# %% demo=true
 p0 = rng.dirichlet(np.ones(6))
 direction = rng.normal(size=6)
 direction -= direction.mean()                       # keeps the total at one
@@ -96,7 +96,7 @@ for t in (1e-2, 1e-3, 1e-4):
 # expectations under $q$, which we can sample); expect VAE posteriors to be compact rather than
 # covering.
 
-# %%
+# %% demo=true
 Pa, Qa = np.array([0.9, 0.05, 0.05]), np.full(3, 1 / 3)
 print(f"KL(P||Q) = {kl_discrete(Pa, Qa):.4f}   KL(Q||P) = {kl_discrete(Qa, Pa):.4f}")
 assert abs(kl_discrete(Pa, Qa) - kl_discrete(Qa, Pa)) > 0.1
@@ -160,7 +160,7 @@ assert np.max(np.abs(g_mode)) > 100 * np.max(np.abs(g_rev))
 # Even with overlapping modes the two directions still disagree: the reverse fit is narrower than
 # the moment-matched forward fit.
 
-# %%
+# %% demo=true
 close = Mixture1D(weights=[0.5, 0.5], means=[-1.5, 1.5], stds=[0.6, 0.6])
 
 
@@ -184,7 +184,7 @@ assert kl_ctr < kl_mode - 0.1                                # the mode is only 
 assert abs(reverse_kl_close(*fits_close.reverse) - kl_ctr) < 1e-8   # the package finds the global one
 assert np.exp(fits_close.forward[1]) > np.exp(fits_close.reverse[1]) + 0.3
 
-# %%
+# %% demo=true
 t_grid = np.linspace(-5, 5, 801)
 plot_kl_fits(t_grid, np.exp(mixture.log_pdf(t_grid)),
              np.exp(gaussian_log_prob(t_grid[:, None], *fits.forward)),
@@ -207,7 +207,7 @@ plot_kl_fits(t_grid, np.exp(mixture.log_pdf(t_grid)),
 # First against the Gaussian closed form of chapter 05 (`kl_normal`), with a tolerance of 4
 # standard errors, estimated from the samples themselves:
 
-# %%
+# %% demo=true
 mu1, lv1 = rng.normal(size=3), rng.normal(0, 0.5, size=3)
 mu2, lv2 = rng.normal(size=3), rng.normal(0, 0.5, size=3)
 exact = float(kl_normal(mu1, lv1, mu2, lv2).sum())
@@ -225,7 +225,7 @@ assert np.any(terms < 0) and exact > 0
 # And where no formula exists: the reverse KL between the Gaussian fit and the mixture of D4.2,
 # estimated by sampling the Gaussian, against the quadrature value.
 
-# %%
+# %% demo=true
 m_r, lv_r = fits.reverse
 zs = m_r + np.exp(0.5 * lv_r) * rng.standard_normal(200_000)
 terms = gaussian_log_prob(zs[:, None], m_r, lv_r) - mixture.log_pdf(zs)

@@ -18,7 +18,7 @@
 # as everywhere in `elbo_edu` — a Gaussian is stored by its mean and its **log-variance**
 # $\log\sigma^2$.
 
-# %%
+# %% demo=true
 import numpy as np
 from scipy import integrate
 
@@ -68,7 +68,7 @@ rows = []   # (label, closed form, quadrature) of every checked line, for the fi
 # This is minus the (differential) entropy of $p_1$, which the package provides as
 # `gaussian_entropy`. We check the formula, the package and the integral against each other.
 
-# %%
+# %% demo=true
 for mu1, lv1, _, _ in pairs:
     quad = expect_under(mu1, lv1, lambda x: log_density(x, mu1, lv1))
     formula = -0.5 * (LOG_2PI + lv1 + 1.0)
@@ -82,7 +82,7 @@ for mu1, lv1, _, _ in pairs:
 # The two parts of the argument can also be checked on their own: $p_1$ integrates to one and its
 # second central moment is $\sigma_1^2$.
 
-# %%
+# %% demo=true
 mu1, lv1 = pairs[1][:2]
 mass = expect_under(mu1, lv1, lambda x: 1.0)
 second_moment = expect_under(mu1, lv1, lambda x: (x - mu1) ** 2)
@@ -103,7 +103,7 @@ print(f"mass {mass:.12f}   E[(x-mu1)^2] {second_moment:.12f}   sigma1^2 {np.exp(
 #
 # $$-\int p_1\log p_2\,dx = \tfrac12\log 2\pi\sigma_2^2 + \frac{\sigma_1^2+(\mu_1-\mu_2)^2}{2\sigma_2^2}.$$
 
-# %%
+# %% demo=true
 for mu1, lv1, mu2, lv2 in pairs:
     bias_var = expect_under(mu1, lv1, lambda x: (x - mu2) ** 2)
     assert abs(bias_var - (np.exp(lv1) + (mu1 - mu2) ** 2)) < TOL * max(1.0, bias_var)
@@ -125,7 +125,7 @@ for mu1, lv1, mu2, lv2 in pairs:
 # `elbo_edu.distributions.kl_normal(mu1, logvar1, mu2, logvar2)` evaluates it element-wise. We
 # compare it with this formula and with a direct quadrature of $\int p_1\log(p_1/p_2)$.
 
-# %%
+# %% demo=true
 for mu1, lv1, mu2, lv2 in pairs:
     s1, s2 = np.exp(0.5 * lv1), np.exp(0.5 * lv2)
     formula = np.log(s2 / s1) + (s1 ** 2 + (mu1 - mu2) ** 2) / (2 * s2 ** 2) - 0.5
@@ -141,7 +141,7 @@ for mu1, lv1, mu2, lv2 in pairs:
 # Every line checked so far at a glance: the closed form against quadrature (left), and their
 # absolute difference (right), which sits at the level of floating-point rounding.
 
-# %%
+# %% demo=true
 labels, closed, quads = zip(*rows)
 plot_quadrature_check(list(labels), np.array(closed), np.array(quads))
 
@@ -153,7 +153,7 @@ plot_quadrature_check(list(labels), np.array(closed), np.array(quads))
 # $e^\delta-1$ without cancellation; `kl_normal` uses that form. For small $\delta$ the KL behaves
 # like $\delta^2/4$ (Taylor expansion), which we can use as a reference:
 
-# %%
+# %% demo=true
 for delta in [1e-2, 1e-5, 1e-8]:
     naive = np.log(np.exp(-0.5 * delta)) + np.exp(delta) / 2 - 0.5
     package = float(kl_normal(np.array(0.0), np.array(delta), np.array(0.0), np.array(0.0)))
@@ -180,7 +180,7 @@ for delta in [1e-2, 1e-5, 1e-8]:
 # quadrature, against `kl_normal` with a zero/zero second argument, and once with a genuine 2-D
 # integral, so that "sum over dimensions" is tested rather than assumed.
 
-# %%
+# %% demo=true
 mu, logvar = rng.normal(0, 1, size=4), rng.normal(0, 0.7, size=4)
 per_dim = [expect_under(m, lv, lambda x, m=m, lv=lv: log_density(x, m, lv) - log_density(x, 0.0, 0.0))
            for m, lv in zip(mu, logvar)]
@@ -192,7 +192,7 @@ assert abs(total - kl_normal(mu, logvar, np.zeros(4), np.zeros(4)).sum()) < 1e-1
 print("per dimension (quadrature):", np.round(per_dim, 10))
 print("kl_std_normal:", total, "  sum of quadratures:", sum(per_dim))
 
-# %%
+# %% demo=true
 # A true 2-D integral of q(z) log(q(z)/p(z)) over a box of +-12 standard deviations.
 mu2d, lv2d = mu[:2], logvar[:2]
 sd = np.exp(0.5 * lv2d)
@@ -234,7 +234,7 @@ print(f"2-D quadrature {kl2d:.10f}   kl_std_normal {pkg2d:.10f}")
 # (`elbo_edu.gradcheck`, pass threshold: relative error $<10^{-7}$) — a comparison with the formula
 # typed again would repeat the code under test on both sides.
 
-# %%
+# %% demo=true
 mu_b, lv_b = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
 dmu, dlv = kl_std_normal_grad(mu_b, lv_b)
 
@@ -244,7 +244,7 @@ num_dlv = numerical_gradient(lambda s: kl_std_normal(mu_b, s).sum(), lv_b.copy()
 print(f"rel. error d/dmu {rel_error(dmu, num_dmu):.1e}   d/dlogvar {rel_error(dlv, num_dlv):.1e}")
 assert rel_error(dmu, num_dmu) < 1e-7 and rel_error(dlv, num_dlv) < 1e-7
 
-# %%
+# %% demo=true
 report = check_function("kl_std_normal", kl_std_normal, kl_std_normal_grad,
                         dict(mu=mu_b, logvar=lv_b), rng=rng)
 report.extend(check_function("kl_normal", kl_normal, kl_normal_grad,
@@ -253,7 +253,7 @@ report.extend(check_function("kl_normal", kl_normal, kl_normal_grad,
 print(report)
 assert report.passed
 
-# %%
+# %% demo=true
 # At the prior the KL and both gradients are exactly zero.
 zero = np.zeros((1, 3))
 assert kl_std_normal(zero, zero)[0] == 0.0

@@ -20,7 +20,7 @@
 # Inference* (energy and entropy); Selega, *Notes on Derivation of the Variational Autoencoder
 # Evidence Lower Bound Loss* (the route to the squared-error loss).
 
-# %%
+# %% demo=true
 import numpy as np
 from scipy.stats import multivariate_normal
 
@@ -44,7 +44,7 @@ rng = np.random.default_rng(6)
 # $\Lambda=\Sigma^{-1}=I+W^\top W/\sigma^2$. We take $K=2$, so the closed-form evidence can first be
 # confirmed by brute-force integration of $p(x, z)$ over a grid of $z$ values.
 
-# %%
+# %% demo=true
 model = LinearGaussian.random(x_dim=6, z_dim=2, rng=rng, sigma2=0.4)
 x = model.sample(5, rng)                           # five observations, shape (5, 6)
 log_px = model.log_evidence(x)                     # closed form, (5,)
@@ -72,7 +72,7 @@ assert np.max(np.abs(log_px - log_px_grid)) < 1e-8   # quadrature error is far b
 # (importance sampling, unbiased), the average log-weight estimates the ELBO, and the second is
 # smaller. Tolerances are four standard errors of the sample means.
 
-# %%
+# %% demo=true
 x1 = x[:1]                                         # one observation, shape (1, 6)
 post_mean, post_cov = model.posterior(x1)           # exact posterior N(post_mean, post_cov)
 q_mean = post_mean + np.array([[0.6, -0.4]])       # q: shifted and too wide, on purpose
@@ -112,7 +112,7 @@ assert model.elbo(x1, q_mean, q_logvar)[0] < log_px[0]
 # $WW^\top+\sigma^2I$, the ELBO from expected log-densities, the KL between two Gaussians from the
 # posterior precision. We check the identity for 200 random diagonal Gaussians $q$.
 
-# %%
+# %% demo=true
 n_q = 200
 xs = np.repeat(x1, n_q, axis=0)
 qm = rng.normal(0, 2, size=(n_q, 2))
@@ -138,7 +138,7 @@ assert np.all(model.kl_to_posterior(xs, qm, qlv) >= 0)
 # reconstruction term plus the closed-form KL reproduces the closed-form ELBO within 4 standard
 # errors.
 
-# %%
+# %% demo=true
 z = q_mean + np.exp(0.5 * q_logvar) * rng.standard_normal((S, 1, 2))
 rec = model.log_likelihood_z(x1, z)[:, 0]          # log p(x | z_s), (S,)
 elbo_mc = rec.mean() - kl_std_normal(q_mean, q_logvar)[0]
@@ -159,7 +159,7 @@ assert abs(elbo_mc - elbo_exact) < 4 * rec.std() / np.sqrt(S)
 # $\tfrac12\sum_k(\log 2\pi+1+\log\sigma_k^2)$. Check: the Monte-Carlo energy plus this entropy gives
 # the ELBO, and the Monte-Carlo entropy agrees with the formula (both within 4 standard errors).
 
-# %%
+# %% demo=true
 energy = model.log_joint(x1, z)[:, 0]
 neg_log_q = -model.log_q(z, q_mean, q_logvar)[:, 0]
 H = gaussian_entropy(q_logvar)[0]
@@ -182,7 +182,7 @@ assert abs(neg_log_q.mean() - H) < 4 * neg_log_q.std() / np.sqrt(S)
 # best diagonal $q$ (variances $1/\Lambda_{kk}$), and the gap that remains is
 # $\mathrm{KL}(q^\star\,\|\,p(z\mid x))=\tfrac12\big(\sum_k\log\Lambda_{kk}-\log\lvert\Lambda\rvert\big)$.
 
-# %%
+# %% demo=true
 traj = ascend_elbo(model, x1, lr=0.05, steps=250)
 logp_t, elbo_t, kl_t = traj.log_evidence[:, 0], traj.elbo[:, 0], traj.kl[:, 0]
 print(f"log p(x): {logp_t[0]:.6f} -> {logp_t[-1]:.6f}")
@@ -200,7 +200,7 @@ assert elbo_t[-1] - elbo_t[0] > 0.1 and kl_t[-1] < kl_t[0] - 0.1   # and it does
 assert np.max(np.abs(elbo_t + kl_t - logp_scipy)) < 1e-12 * abs(logp_scipy)   # D6.2 along the path
 assert abs(kl_t[-1] - floor) < 1e-6 * max(1.0, kl_t[0])       # the mean-field floor
 
-# %%
+# %% demo=true
 plot_elbo_gap(np.arange(len(elbo_t)), logp_t[0], elbo_t)
 
 # %% [markdown]
@@ -226,7 +226,7 @@ plot_elbo_gap(np.arange(len(elbo_t)), logp_t[0], elbo_t)
 # Check: "KL to the posterior minus the loss" is the same number for 200 different $q$'s, and that
 # number is $\log p(x)+\frac D2\log 2\pi c$.
 
-# %%
+# %% demo=true
 c = model.sigma2
 C = 1 / (2 * c)
 sq_err = (np.sum((xs - model.b - qm @ model.W.T) ** 2, axis=1)

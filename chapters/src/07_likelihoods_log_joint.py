@@ -13,7 +13,7 @@
 # Bound Loss*). The lecture notes *Variational Auto Encoders* (following Kingma & Welling) spell out
 # the log-joint computation this chapter checks.
 
-# %%
+# %% demo=true
 import numpy as np
 from scipy import integrate
 
@@ -39,7 +39,7 @@ rng = np.random.default_rng(7)
 # Checks: the package's `gaussian_log_prob` equals the formula typed out here and the sum of $D$
 # one-dimensional calls (to rounding), and a one-dimensional density integrates to 1 on a fine grid.
 
-# %%
+# %% demo=true
 N, D = 5, 7
 x, mean, logvar = rng.normal(size=(N, D)), rng.normal(size=(N, D)), rng.normal(size=(N, D))
 package = gaussian_log_prob(x, mean, logvar)                              # (N,)
@@ -66,7 +66,7 @@ assert abs(mass - 1) < 1e-10
 # which is finite for every finite logit. Checks: agreement with the naive formula where that is
 # safe, grey-level targets included, and finite values where the naive formula breaks.
 
-# %%
+# %% demo=true
 xb = rng.uniform(size=(N, D))                      # grey levels: the formula accepts them (see below)
 logits = rng.normal(0, 3, size=(N, D))
 p = sigmoid(logits)
@@ -101,7 +101,7 @@ assert abs(stable - (-800.0 - 800.0 - np.log1p(np.exp(-40.0)))) < 1e-9   # two c
 # Check by quadrature over $x\in[0,1]$: the Bernoulli "density" integrates to the value above, well
 # short of one, and with the factor $C(\lambda)$ it integrates to one.
 
-# %%
+# %% demo=true
 for ell in (-4.0, -1.0, 0.0, 0.5, 3.0):
     lam = sigmoid(ell)
     mass = integrate.quad(lambda t: np.exp(bernoulli_log_prob(np.array([[t]]), np.array([[ell]]))[0]),
@@ -120,7 +120,7 @@ for ell in (-4.0, -1.0, 0.0, 0.5, 3.0):
 #
 # $$\log\mathcal N(z;0,I)=-\frac{D}{2}\log 2\pi-\frac12\lVert z\rVert^2 .$$
 
-# %%
+# %% demo=true
 z = rng.normal(size=(N, 3))
 prior = std_normal_log_prob(z)
 assert np.allclose(prior, -1.5 * LOG_2PI - 0.5 * np.sum(z ** 2, axis=1), rtol=1e-14, atol=0)
@@ -138,7 +138,7 @@ assert np.allclose(prior, gaussian_log_prob(z, 0.0, 0.0), rtol=1e-14, atol=0)
 # $K$ latent samples per data point, $z$ of shape $(K, N, Z)$. Check: the batched log-joint equals
 # decoder likelihood plus prior computed one sample at a time.
 
-# %%
+# %% demo=true
 vae = VAE(D, 3, hidden=(16,), likelihood="bernoulli", dtype=np.float64, rng=rng)
 zk = rng.normal(size=(4, N, 3))                    # K = 4 samples per row
 batched = vae.log_joint(xb, zk)                    # (4, N)
@@ -164,7 +164,7 @@ assert np.allclose(batched, by_hand, rtol=1e-13, atol=0)
 # equals the right-hand side, and its gradient equals $C$ times the gradient of the model with
 # $c=\tfrac12$ and $\beta=2c$.
 
-# %%
+# %% demo=true
 x_img = load_dataset("embedded").x_train[:16].astype(np.float64)
 c = 0.05
 gauss = VAE(784, 4, hidden=(32,), likelihood="gaussian", obs_var=c, dtype=np.float64,
@@ -200,7 +200,7 @@ assert worst < 1e-10
 # values the error barely moves: after a few seconds of training this small decoder, not the weight $C$, is
 # what limits the reconstructions.)
 
-# %%
+# %% demo=true
 data = load_dataset("embedded", n_train=4000, n_test=500)
 cs = [0.003, 0.03, 0.3, 3.0]
 sq_err, kls, recons = [], [], []
@@ -217,13 +217,13 @@ for c in cs:
           f"KL = {kls[-1]:6.2f} nats")
 assert np.all(np.diff(kls) < 0) and sq_err[-1] > 1.5 * sq_err[0]
 
-# %%
+# %% demo=true
 plot_tradeoff(cs, sq_err, kls)
 
-# %%
+# %% demo=true
 plot_reconstructions(data.x_test, recons[0], n=8)    # c = 0.003: sharp
 
-# %%
+# %% demo=true
 plot_reconstructions(data.x_test, recons[-1], n=8)   # c = 3: the KL term wins
 
 # %% [markdown]

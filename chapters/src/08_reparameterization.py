@@ -13,7 +13,7 @@
 # $\phi$. Both are unbiased; we measure how differently they scatter. Finally we compare the two
 # ways of handling the KL term inside the objective: closed form or sampled.
 
-# %%
+# %% demo=true
 import numpy as np
 
 from elbo_edu.data import load_dataset
@@ -41,7 +41,7 @@ rng = np.random.default_rng(8)
 # standard errors), and the hand-written vector–Jacobian products agree with central finite
 # differences (relative error below $10^{-7}$, float64).
 
-# %%
+# %% demo=true
 mu, logvar = np.array([1.5, -0.5, 0.0]), np.array([0.4, -1.2, 0.0])
 S = 100_000
 z = reparameterize(np.broadcast_to(mu, (S, 3)), np.broadcast_to(logvar, (S, 3)),
@@ -89,7 +89,7 @@ assert report.passed
 # changes little (e.g. $f(z)=\sin(\omega z)$ with a large $\omega$) the score function can do
 # better — the cell after the plot shows one such case.
 
-# %%
+# %% demo=true
 f = Quadratic(a=np.array([1.0, -0.5, 2.0]), c=np.array([3.0, 1.0, -2.0]))
 eps = rng.standard_normal((S, 3))
 sf = score_function_gradient(f, mu, logvar, eps=eps)
@@ -104,11 +104,11 @@ print(f"variance of the mu-gradient (summed over dims): score {var_sf:.1f}, "
       f"score+baseline {var_sfb:.1f}, pathwise {var_pw:.2f}  (ratio {var_sf / var_pw:.0f}x)")
 assert var_pw < var_sfb < var_sf
 
-# %%
+# %% demo=true
 plot_estimator_variance(["score function", "score function\n+ baseline", "pathwise"],
                         [var_sf, var_sfb, var_pw])
 
-# %%
+# %% demo=true
 # A case where pathwise loses: f(z) = sin(w z) in one dimension, q = N(0, 1), w = 10 (the expected
 # value is exp(-w^2/2) sin(0) ~ 0, its derivative in mu is w exp(-w^2/2) ~ 2e-21). The pathwise
 # samples w cos(w z) have variance ~ w^2 / 2 = 50; the score-function samples sin(w z) * z
@@ -131,7 +131,7 @@ for smp in (pathwise_samples, score_samples):               # both unbiased for 
 # form, $\tfrac12\sum_d(\sigma_d^2+\mu_d^2-\log\sigma_d^2-1)$, which removes that term's sampling
 # noise altogether. First, the Monte-Carlo KL agrees with the closed form within 4 standard errors:
 
-# %%
+# %% demo=true
 kl_mc, kl_se = mc_kl_normal(mu, logvar, np.zeros(3), np.zeros(3), S, rng)
 kl_exact = float(kl_std_normal(mu[None], logvar[None])[0])
 print(f"Monte-Carlo KL {kl_mc:.4f} +- {kl_se:.4f}   closed form {kl_exact:.4f}")
@@ -149,7 +149,7 @@ assert abs(kl_mc - kl_exact) < 4 * kl_se
 # We measure it on an untrained VAE and a few MNIST digits (means agree within 4 standard errors of
 # their difference).
 
-# %%
+# %% demo=true
 data = load_dataset("embedded")
 xb = data.x_train[:8].astype(np.float64)
 vae = VAE(784, 8, hidden=(64,), dtype=np.float64, rng=np.random.default_rng(0))

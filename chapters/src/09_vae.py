@@ -46,7 +46,7 @@ print(digits)
 # in chapter 06, we learn a function that outputs it. Check: the shapes, the parameter names, and
 # that `encode` is the encoder's output split into its two halves.
 
-# %%
+# %% demo=true
 model = VAE(784, 20, hidden=(400,), likelihood="bernoulli", rng=np.random.default_rng(0))
 x = digits.x_train[:64]
 mu, logvar = model.encode(x)
@@ -72,7 +72,7 @@ assert np.array_equal(h[:, :20], mu) and np.array_equal(h[:, 20:], logvar)
 # model's loss equals this formula computed from its parts, and the reported reconstruction and KL
 # terms add up to it.
 
-# %%
+# %% demo=true
 eps = rng.standard_normal((64, 20)).astype(np.float32)
 loss = model.loss(x, eps)
 z = model.reparameterize(mu, logvar, eps)
@@ -104,7 +104,7 @@ assert abs(model.last.recon + model.last.kl - loss) < 1e-5 * abs(loss)
 # $\big[-f(x+2h)+8f(x+h)-8f(x-h)+f(x-2h)\big]/12h$ has truncation error $O(h^4)$, so it can use
 # $h=10^{-4}$, which makes the rounding error a hundred times smaller.
 
-# %%
+# %% demo=true
 x_small = digits.x_train[:6].reshape(6, 28, 28)[:, ::2, ::2].reshape(6, 196).astype(np.float64)
 small = VAE(196, 3, hidden=(12,), likelihood="bernoulli", dtype=np.float64,
             rng=np.random.default_rng(1))
@@ -141,7 +141,7 @@ assert report.passed and report.max_error < 1e-7
 # test loss falls over the first epochs (from epoch 1 to 4 and from 4 to 8; single epochs may
 # fluctuate by a fraction of a nat, so we do not claim a fall at every epoch).
 
-# %%
+# %% demo=true
 x_test_bin = binarize_dynamic(digits.x_test, np.random.default_rng(0))
 start = evaluate(model, x_test_bin)["loss"]
 opt = Adam(model.params, model.grads, lr=1e-3)
@@ -167,7 +167,7 @@ print(f"untrained {start:.1f} nats; independent pixels {baseline:.1f} nats; VAE 
 assert test[-1] < baseline - 30 and test[-1] < start - 300      # measured: see the printout
 assert test[7] < test[3] < test[0]
 
-# %%
+# %% demo=true
 plot_curves(metrics)
 
 # %% [markdown]
@@ -175,10 +175,10 @@ plot_curves(metrics)
 # the Bernoulli means $\sigma(\ell)$). Samples decode $z\sim\mathcal N(0, I)$: the encoder is not used
 # at all, which is chapter 10's subject.
 
-# %%
+# %% demo=true
 plot_reconstructions(digits.x_test[:8], model.reconstruct(digits.x_test[:8]))
 
-# %%
+# %% demo=true
 plot_samples(model.sample(32, np.random.default_rng(1)), nrow=8)
 
 # %% [markdown]
@@ -220,7 +220,7 @@ plot_samples(model.sample(32, np.random.default_rng(1)), nrow=8)
 # keeps normal is identical in both; and the package's order of the update meets fewer subnormal
 # products than $\text{step}\cdot m$ would.
 
-# %%
+# %% demo=true
 from elbo_edu.optim import adam_update
 
 tiny = np.finfo(np.float32).tiny

@@ -23,7 +23,7 @@
 # minibatch) and every $\log p(x)$ below is of a binarized test digit (binarized once, with the
 # same seed the training loop uses for its test loss).
 
-# %%
+# %% demo=true
 import numpy as np
 
 from elbo_edu.special import sigmoid
@@ -58,7 +58,7 @@ x_eval = x_test_bin[:40]                            # the digits we evaluate on
 # statistic for the untrained network (same architecture and seed) is far off — so the check can
 # fail.
 
-# %%
+# %% demo=true
 samples = model.sample(64, np.random.default_rng(10))
 plot_samples(samples, nrow=8)
 untrained = VAE(784, 2, hidden=(256,), likelihood="bernoulli", rng=np.random.default_rng(0))
@@ -90,7 +90,7 @@ for name, m in (("trained", model), ("untrained", untrained)):
 # (A single-sample $\mathrm{IWAE}_1$ is too noisy to show a rise of a few nats on 40 digits; the
 # 2000-sample ELBO estimates the same expectation with little noise.)
 
-# %%
+# %% demo=true
 ks = [1, 4, 16, 64, 256, 1024]
 rng = np.random.default_rng(11)
 iwae = np.stack([iwae_bound(model, x_eval, k, rng=rng) for k in ks])          # (len(ks), 40)
@@ -134,7 +134,7 @@ assert rise.mean() > 4 * rise.std(ddof=1) / np.sqrt(len(rise))
 # IWAE bound of D10.2 above the grid evidence (on average over these digits, within 4 standard
 # errors).
 
-# %%
+# %% demo=true
 grid = make_grid(-4, 4, 161)                        # 161 x 161 points, spacing 0.05
 n_grid = 6                                          # the quadrature costs 26 000 decodes per digit
 gp = grid_posterior(model, x_eval[:n_grid], grid)
@@ -173,7 +173,7 @@ assert np.all(below.mean(1) < 4 * below.std(1, ddof=1) / np.sqrt(n_grid))
 # and two standard deviations). Where the posterior is skewed, curved or has two lobes, a diagonal
 # Gaussian cannot follow it, and the KL printed above is the price.
 
-# %%
+# %% demo=true
 n = len(grid.axis)
 
 
@@ -186,10 +186,10 @@ def posterior_figure(i):
 
 posterior_figure(0)
 
-# %%
+# %% demo=true
 posterior_figure(int(np.argmax(gp.kl_q_posterior)))       # the digit with the largest gap
 
-# %%
+# %% demo=true
 # IWAE_K - log p(x) for the six grid digits: pairing each bound with its own digit's evidence
 # removes the digit-to-digit spread (tens of nats), so the error bars show estimator noise only.
 # Every K gets the same budget of 1024 samples per digit: 1024/K independent IWAE_K draws, averaged.
@@ -217,10 +217,10 @@ plot_iwae_curve(ks, below_avg, stderr=below_se, reference=0.0,
 # vote among the codes of 4 000 training digits names the class of a test digit far above the 10 %
 # of chance, while the codes of the untrained encoder (same architecture and seed) do not.
 
-# %%
+# %% demo=true
 plot_manifold(lambda zz: sigmoid(model.decode(zz.astype(np.float32))), n=15)
 
-# %%
+# %% demo=true
 mu_test, _ = model.encode(digits.x_test)
 plot_latent_scatter(mu_test, digits.y_test)
 
@@ -239,7 +239,7 @@ acc, acc0 = knn_accuracy(model), knn_accuracy(untrained)
 print(f"5-NN accuracy from 2-D codes: trained {acc:.3f}, untrained {acc0:.3f} (chance 0.1)")
 assert acc > 0.35 and acc > acc0 + 0.15                    # measured 0.50 and 0.18
 
-# %%
+# %% demo=true
 a, b = model.encode(digits.x_test[[3, 4]])[0]
 t = np.linspace(0, 1, 10, dtype=np.float32)[:, None]
 path = sigmoid(model.decode((1 - t) * a + t * b))

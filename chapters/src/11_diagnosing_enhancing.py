@@ -14,7 +14,7 @@
 # sharp and training takes seconds. Every experiment is a few visible lines built from the
 # package's public pieces (`VAE`, `Adam`, `train`, `TwoStageVAE`, `mmd2`, `active_units`).
 
-# %%
+# %% demo=true
 import numpy as np
 
 from elbo_edu.distributions import LOG_2PI, gaussian_log_prob, reparameterize, std_normal_log_prob
@@ -52,7 +52,7 @@ rng = np.random.default_rng(11)
 # the entropy within 4 standard errors, and the average objective must exceed the average negative
 # log-evidence by exactly the gap.
 
-# %%
+# %% demo=true
 lg = LinearGaussian.random(x_dim=6, z_dim=2, rng=rng, sigma2=0.4)
 x_data = lg.sample(20_000, rng)                             # draws from mu_gt
 q_mean, q_logvar = lg.encode(x_data)                         # the best diagonal encoder
@@ -89,7 +89,7 @@ assert abs(objective.mean() - nll.mean() - gap) < 1e-9 * abs(objective.mean())
 # 10-D (`manifold_data`), trained with Adam on shuffled minibatches, recording $\gamma$ after every
 # epoch — once without noise, once with noise $\sigma=0.1$ ($\sigma^2=0.01$).
 
-# %%
+# %% demo=true
 def train_recording_gamma(x, epochs=40, seed=0):
     """A learned-variance Gaussian VAE on x; returns the model and gamma after each epoch."""
     model = VAE(x.shape[1], 2, hidden=(64, 64), likelihood="gaussian-learned", activation="tanh",
@@ -118,7 +118,7 @@ print(f"gamma after 10/20/40 epochs, sigma=0.1: {noisy[[9, 19, 39]].round(5)}")
 # independently: the mean squared reconstruction error per coordinate, averaged over the data and
 # over draws $z\sim q(z\mid x)$ decoded by the trained network.
 
-# %%
+# %% demo=true
 def mean_squared_error_per_coordinate(model, x, rng, draws=20):
     mu, logvar = model.encode(x)
     errors = [np.mean((x - model.decode(reparameterize(mu, logvar, rng.standard_normal(mu.shape)))) ** 2)
@@ -132,7 +132,7 @@ assert clean[-1] < 0.5 * clean[19] and clean[-1] < 0.2 * noisy[-1]
 assert 0.01 / 2 < noisy[-1] < 0.01 * 5 and abs(np.log(noisy[-1] / noisy[29])) < np.log(1.5)
 assert abs(np.log(noisy[-1] / gamma_star)) < np.log(1.25)
 
-# %%
+# %% demo=true
 plot_gamma_trace(np.arange(1, len(clean) + 1), clean)
 
 # %% [markdown]
@@ -156,7 +156,7 @@ plot_gamma_trace(np.arange(1, len(clean) + 1), clean)
 # four separated clusters on the 2-D manifold (`latent="clusters"`), and the first stage has 4
 # latent dimensions.
 
-# %%
+# %% demo=true
 def clustered(n, rng):
     return manifold_data(n, rng, noise=0.02, latent="clusters")
 
@@ -185,7 +185,7 @@ print(f"gamma of the first stage {np.exp(first.params['log_gamma']):.4f}, "
 # another CPU (other rounding in its matrix products) gives another run: the check asserts only
 # what held with room to spare in every run, and prints the standard errors.
 
-# %%
+# %% demo=true
 score_rng = np.random.default_rng(2)
 mu_test, logvar_test = first.encode(x_test)
 z_test = reparameterize(mu_test, logvar_test, score_rng.standard_normal(mu_test.shape))
@@ -208,14 +208,14 @@ assert mmd_two.mean() < mmd_prior.mean()
 # first stage's prior samples and of two-stage samples. The first stage puts mass between the four
 # clusters (prior draws that fall in the holes of $q_\phi(z)$); the two-stage samples stay on them.
 
-# %%
+# %% demo=true
 draw = np.random.default_rng(3)
 plot_points(clustered(1500, draw)[:, :2], title="Held-out data (coordinates 1-2 of 10)")
 
-# %%
+# %% demo=true
 plot_points(first.sample(1500, draw)[:, :2], title="First stage: prior samples")
 
-# %%
+# %% demo=true
 plot_points(two_stage.sample(1500, draw)[:, :2], title="Two-stage samples")
 
 # %% [markdown]
@@ -243,7 +243,7 @@ plot_points(two_stage.sample(1500, draw)[:, :2], title="Two-stage samples")
 # $\mathbb E_x\mathbb E_{q}\big[\log q(z_j\mid x)-\log p(z_j)\big]$ from draws of $z$ and the two
 # log-densities, within 4 standard errors.
 
-# %%
+# %% demo=true
 au = active_units(first, x_test)
 kl_dims = kl_per_dimension(first, x_test)
 print(f"active units: {au.count} of {first.z_dim}; Var(mu_j) = {au.variances.round(4)}")
@@ -263,7 +263,7 @@ print(f"share of the KL in the two most informative dimensions: {top_two_share:.
 assert au.count >= 2 and top_two_share > 0.5
 assert np.all(np.abs(kl_dims - kl_mc) < 4 * kl_mc_se + 1e-3)
 
-# %%
+# %% demo=true
 # the activity measure of the definition above, Var_x(mu_j(x)), against its threshold 0.01
 plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$")
 

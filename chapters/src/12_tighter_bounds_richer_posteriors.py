@@ -17,7 +17,7 @@
 # To keep the chapter fast the digits are subsampled to 14×14 pixels; nothing in the code
 # depends on the image size.
 
-# %%
+# %% demo=true
 import numpy as np
 
 from elbo_edu.data import load_dataset
@@ -69,7 +69,7 @@ print(x_train.shape, x_test.shape)
 # itself, by computing each $\nabla\log w_k$ alone (a $K=1$ call on that sample) and forming the
 # weighted sum.
 
-# %%
+# %% demo=true
 rng = np.random.default_rng(12)
 tiny = VAE(6, 3, (7, 5), "bernoulli", activation="tanh", dtype=np.float64, rng=rng)
 x_tiny, eps = rng.uniform(size=(4, 6)), rng.standard_normal((5, 4, 3))
@@ -108,7 +108,7 @@ assert all(np.allclose(g[k], one_at_a_time[k], rtol=1e-12, atol=1e-14) for k in 
 # Bounds are Not Necessarily Better* (2018), show that the encoder's gradient signal-to-noise
 # ratio even decays as $K$ grows.
 
-# %%
+# %% demo=true
 x_eval = x_test[:40]
 bounds, elbos = {}, {}
 for k in (1, 5, 50):
@@ -148,7 +148,7 @@ assert gain.mean() > 4 * se
 # grid holds both $q$'s (mass 1), both gaps on the right are non-negative, and the two sides agree
 # within 4 standard errors plus $2\times10^{-3}$ nats of quadrature.
 
-# %%
+# %% demo=true
 vae2 = VAE(196, 2, hidden=(64,), rng=np.random.default_rng(0))
 train(vae2, x_train, epochs=4, batch_size=100, lr=3e-3, seed=0, progress=False)
 gaps = decompose_gap(vae2, x_test[:6], make_grid(-6, 6, 161), n_samples=2000, steps=300,
@@ -164,7 +164,7 @@ assert np.all(gaps.approximation_gap > 0)
 assert np.all(gaps.amortisation_gap > -4 * gaps.amortisation_gap_se)
 assert np.all(np.abs(gaps.inference_gap - right) < 4 * se + 2e-3)
 
-# %%
+# %% demo=true
 plot_gap_decomposition(gaps.approximation_gap, gaps.amortisation_gap, gaps.inference_gap,
                        stderr=gaps.inference_gap_se)
 
@@ -192,7 +192,7 @@ plot_gap_decomposition(gaps.approximation_gap, gaps.amortisation_gap, gaps.infer
 # full-covariance $q$, both sides computed independently; and gradient ascent from $q=\mathcal N(0,I)$
 # that ends with a gap below $10^{-10}$ nats while the diagonal family's floor stays above 0.1.
 
-# %%
+# %% demo=true
 rng6 = np.random.default_rng(6)                          # chapter 06's model and data
 lg = LinearGaussian.random(x_dim=6, z_dim=2, rng=rng6, sigma2=0.4)
 x0 = lg.sample(5, rng6)[0]
@@ -242,7 +242,7 @@ assert np.allclose(L_fit @ L_fit.T, post_cov, rtol=0, atol=1e-10)
 # above 1.5. (This start finds the exact map, KL near 0; some other seeds stop in a local
 # optimum near 0.35 nats — still far below any Gaussian.)
 
-# %%
+# %% demo=true
 flow = PlanarFlow(2, rng=np.random.default_rng(5), scale=1.0)
 z0, dy, dl = rng.standard_normal((5, 2)), rng.standard_normal((5, 2)), rng.standard_normal(5)
 flow.zero_grad()
@@ -277,7 +277,7 @@ assert kl_gauss > 1.5 and kl_flow < 0.6 and layer.invertible()
 # The target's density with 400 draws from the fitted flow on top: the samples follow the bend
 # that no Gaussian can.
 
-# %%
+# %% demo=true
 axis = np.linspace(-3.5, 3.5, 141)
 zz = np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
 density = np.exp(tanh_ridge_log_density(zz)[0]).reshape(141, 141)

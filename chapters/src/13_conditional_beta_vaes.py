@@ -17,7 +17,7 @@
 # As in chapter 12 the digits are subsampled to 14×14 pixels so that every experiment trains in
 # seconds.
 
-# %%
+# %% demo=true
 import numpy as np
 
 from elbo_edu.data import load_dataset
@@ -64,7 +64,7 @@ rng = np.random.default_rng(13)
 #
 # Check: the whole conditional loss, gradient-checked end to end in float64.
 
-# %%
+# %% demo=true
 tiny = CVAE(6, 3, 4, (7,), dtype=np.float64, rng=rng)
 x_tiny, y_tiny, eps = rng.uniform(size=(5, 6)), rng.integers(0, 4, 5), rng.standard_normal((5, 3))
 _, grads = tiny.loss_and_grads(x_tiny, y_tiny, eps)
@@ -81,7 +81,7 @@ assert report.passed and report.max_error < 1e-7
 # Checks: the judge is accurate on real held-out digits (> 85 %), and it recognises the requested
 # class in more than 90 % of the generated digits overall and in more than 70 % for every class.
 
-# %%
+# %% demo=true
 cvae = CVAE(196, 2, 10, (128,), rng=np.random.default_rng(0))
 hist = fit_cvae(cvae, x_train, y_train, epochs=6, batch_size=100, lr=3e-3, seed=0)
 judge = DigitClassifier(196, seed=0)
@@ -99,7 +99,7 @@ assert np.mean(per_class) > 0.9 and per_class.min() > 0.7
 # Each row asks for one digit, 0 to 9; each column uses the same $z$ for every row, so a column
 # shows one "style" written as ten different digits.
 
-# %%
+# %% demo=true
 z_styles = np.random.default_rng(2).standard_normal((10, 2)).astype(np.float32)
 rows = [1 / (1 + np.exp(-cvae.decode(z_styles, np.full(10, c)))) for c in range(10)]
 plot_samples(np.concatenate(rows), shape=(14, 14), nrow=10)
@@ -134,7 +134,7 @@ plot_samples(np.concatenate(rows), shape=(14, 14), nrow=10)
 # $(R,D)$ equals the closed-form optimum; the central-difference slope of the trained frontier equals
 # $-\beta$ to a relative $10^{-6}$; the collapsed coordinates are exactly those with $v_j\le\beta\sigma^2$.
 
-# %%
+# %% demo=true
 v, s2 = np.array([4.0, 2.5, 1.3, 0.7, 0.35, 0.15]), 0.2
 betas, d = np.array([0.25, 0.5, 1.0, 2.0, 4.0]), 1e-4
 a, log_s2, w = fit_linear_beta_vae(v, s2, np.concatenate([betas, betas * (1 + d), betas * (1 - d)]))
@@ -158,7 +158,7 @@ assert np.array_equal(np.exp(log_s2[:5]) > 1 - 1e-6, v[None, :] <= betas[:, None
 # on digits it is an illustration, not a check. The linear model above is where the relation is
 # verified.
 
-# %%
+# %% demo=true
 sweep = beta_sweep(x_train[:2000], x_train[:1000], list(betas), z_dim=8, hidden=(128,), epochs=6,
                    lr=2e-3, seed=0)
 margins = supporting_line_margins(sweep.betas, sweep.rate, sweep.distortion)
@@ -169,7 +169,7 @@ print("worst margin of each supporting line:",
       np.round((margins + np.diag(np.full(5, np.inf))).min(1), 3))
 assert np.all(np.diff(sweep.rate) < 0) and np.all(np.diff(sweep.distortion) > 0)
 
-# %%
+# %% demo=true
 plot_rate_distortion(sweep.betas, sweep.rate, sweep.distortion)
 
 # %% [markdown]
@@ -193,7 +193,7 @@ plot_rate_distortion(sweep.betas, sweep.rate, sweep.distortion)
 # active units counted ($\operatorname{Var}_x\mu_j(x)>0.01$, chapter 11): free bits keeps at least 6
 # more units active than either the plain objective or warm-up, and pays for it in test ELBO.
 
-# %%
+# %% demo=true
 fb = VAE(6, 3, (7,), activation="tanh", dtype=np.float64, rng=rng)
 x_fb, eps_fb = rng.uniform(size=(5, 6)), rng.standard_normal((5, 3))
 free_bits_loss_and_grads(fb, x_fb, 0.12, eps_fb, beta=4.0)
@@ -220,11 +220,11 @@ assert runs["free_bits"].test_loss > runs["none"].test_loss
 # loss, whether or not they buy as much reconstruction as they cost in the true KL. Warm-up helps
 # only while it lasts: once the weight reaches β, the pressure that collapsed the units returns.
 
-# %%
+# %% demo=true
 plot_active_units(runs["free_bits"].active.variances, threshold=0.01,
                   ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$ (free bits, $\beta$ = 4)")
 
-# %%
+# %% demo=true
 plot_active_units(runs["warmup"].active.variances, threshold=0.01,
                   ylabel=r"$\mathrm{Var}_x\,\mu_j(x)$ (warm-up, $\beta$ = 4)")
 

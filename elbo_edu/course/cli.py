@@ -1,10 +1,14 @@
 """The ``elbo-edu course`` sub-command (hooked into :mod:`elbo_edu.cli` by one call).
 
-``elbo-edu course build OUT [--chapters DIR] [--only NN ...] [--force]`` writes an nbgrader course
-folder (see :mod:`elbo_edu.course.build`). Errors are ``ValueError``\\ s naming the flag; the main
-CLI prints them as one line and exits with status 2.
+``elbo-edu course build OUT [--chapters DIR] [--only NN ...] [--hidden-seed N] [--release]
+[--force]`` writes an nbgrader course folder (see :mod:`elbo_edu.course.build`);
+``elbo-edu course report COURSE_DIR [--out DIR]`` prints the class report from nbgrader's
+gradebook (see :mod:`elbo_edu.course.report`). Errors are ``ValueError``\\ s naming the flag; the
+main CLI prints them as one line and exits with status 2.
 """
 from __future__ import annotations
+
+import argparse
 
 __all__ = ["add_course_parser"]
 
@@ -12,18 +16,45 @@ __all__ = ["add_course_parser"]
 def _cmd_build(args) -> int:
     from .build import build_course
 
-    table = build_course(args.out, args.chapters, only=args.only, force=args.force)
+    table = build_course(args.out, args.chapters, only=args.only, force=args.force,
+                         hidden_seed=args.hidden_seed, release=args.release)
     n = sum(len(v) for v in table.values())
     pts = sum(p for v in table.values() for _, p in v)
+    nxt = ("elbo-edu course report ." if args.release else
+           f"nbgrader generate_assignment {next(iter(table))}")
     print(f"wrote {args.out}: {len(table)} assignments ({', '.join(table)}), {n} graded "
-          f"exercises, {pts:g} points; next: cd {args.out} && nbgrader generate_assignment "
-          f"{next(iter(table))}")
+          f"exercises, {pts:g} points" + (", released" if args.release else "")
+          + f"; next: cd {args.out} && {nxt}")
+    if table.kept:
+        print(f"kept {len(table.kept)} file(s) changed since the last build (delete one to get "
+              f"the built version): {', '.join(table.kept)}")
     return 0
 
 
+def _cmd_report(args) -> int:
+    from .report import class_report, format_report, write_report
+
+    report = class_report(args.course_dir)
+    print(format_report(report))
+    csv_path, png_path = write_report(report, args.out or args.course_dir)
+    print(f"wrote {csv_path} and {png_path}")
+    return 0
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
 def add_course_parser(sub) -> None:
-    """Add ``course`` (with its ``build`` action) to the main parser's sub-parsers ``sub``."""
-    c = sub.add_parser("course", help="course mode: build an nbgrader course folder",
+    """Add ``course`` (with its ``build`` and ``report`` actions) to the main parser's
+    sub-parsers ``sub``."""
+    c = sub.add_parser("course", help="course mode: build an nbgrader course folder, report",
                        description="Course mode: exercises with hidden solutions, autograded "
                                    "by nbgrader (pip install -e \".[course]\").")
     actions = c.add_subparsers(dest="course_command", metavar="ACTION")
@@ -34,9 +65,25 @@ def add_course_parser(sub) -> None:
                                        "sources: one assignment chNN per chapter.")
     b.add_argument("out", metavar="OUT", help="the course folder to write")
     b.add_argument("--chapters", metavar="DIR", default=None,
-                   help="folder of the chapter sources (default: the repository's chapters/src)")
+                   help="chapters/src of the source distribution or a clone (default: the "
+                        "repository this package runs from)")
     b.add_argument("--only", metavar="NN", nargs="+", default=None,
                    help="only these chapters, e.g. --only 05 09")
+    b.add_argument("--hidden-seed", metavar="N", type=_seed, default=None,
+                   help="this term's seed: every hidden test's seed=<int> becomes a seed drawn "
+                        "from N and that literal")
+    b.add_argument("--release", action="store_true",
+                   help="then run nbgrader generate_assignment for every assignment")
     b.add_argument("--force", action="store_true",
-                   help="rebuild source/ and instructor/ of an existing course folder")
+                   help="rebuild in a folder that is not empty: files you edited, gradebook.db, "
+                        "submitted/, autograded/ and feedback/ are kept")
     b.set_defaults(func=_cmd_build)
+    r = actions.add_parser("report", help="the class report: mean score and slips per exercise",
+                           description="Read nbgrader's gradebook and the autograded notebooks "
+                                       "of COURSE_DIR; print per exercise the mean score and "
+                                       "how many students made each diagnosed slip; write "
+                                       "class_report.csv and class_report.png.")
+    r.add_argument("course_dir", metavar="COURSE_DIR", help="the course folder (gradebook.db)")
+    r.add_argument("--out", metavar="DIR", default=None,
+                   help="folder for class_report.csv and .png (default: COURSE_DIR)")
+    r.set_defaults(func=_cmd_report)

@@ -10,7 +10,16 @@ the cell marker line in Jupytext's ``key=value`` syntax:
     ``raise NotImplementedError()`` in the student's copy.
 ``# %% grade="ex05_2" points=2``
     an **autograded test cell** worth ``points``. Lines between ``### BEGIN HIDDEN TESTS`` and
-    ``### END HIDDEN TESTS`` run when grading but are removed from the student's copy.
+    ``### END HIDDEN TESTS`` run when grading but are removed from the student's copy. A hidden
+    test calls its check with a literal ``seed=<int>``; a course built with a term's hidden seed
+    replaces each literal by :func:`term_seed` of the two.
+``# %% demo=true``
+    a **demonstration cell** (it trains a model, draws a figure, runs a slow check) that no graded
+    cell depends on. In the nbgrader source notebook its body is wrapped in
+    ``if not os.environ.get("NBGRADER_EXECUTION"):`` -- nbgrader sets that variable while it
+    autogrades or validates -- so a submission is graded in seconds; the cell's top-level imports
+    stay in front of the guard. The student running the notebook sees the cell run as usual; the
+    published chapter shows it unchanged.
 
 From this one source come
 
@@ -26,16 +35,32 @@ rebuild of an unchanged source is byte-identical.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Cell", "read_cells", "published_notebook", "nbgrader_notebook", "render",
-           "chapter_sources", "exercise_table", "MARKERS"]
+__all__ = [
+    "GRADING_GUARD",
+    "MARKERS",
+    "Cell",
+    "chapter_sources",
+    "exercise_table",
+    "nbgrader_notebook",
+    "published_notebook",
+    "read_cells",
+    "render",
+    "term_seed",
+]
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_SEED = re.compile(r"\bseed\s*=\s*(\d+)\b")
+#: The first lines of a demonstration cell in the nbgrader source notebook (its body follows,
+#: indented): nbgrader sets ``NBGRADER_EXECUTION`` while it autogrades or validates.
+GRADING_GUARD = ("import os\n"
+                 "if not os.environ.get(\"NBGRADER_EXECUTION\"):  # skipped while nbgrader grades\n")
 
 
 @dataclass
@@ -80,7 +105,13 @@ def read_cells(source: Path) -> list[Cell]:
     """
     import jupytext  # the [test], [docs] and [course] extras install it
 
-    nb = jupytext.reads(Path(source).read_text(encoding="utf-8"), fmt="py:percent")
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{source}: not UTF-8 text (byte {err.start} is "
+                         f"{err.object[err.start:err.start + 1]!r}); save the chapter source as "
+                         "UTF-8") from None
+    nb = jupytext.reads(text, fmt="py:percent")
     cells, seen = [], set()
     for i, c in enumerate(nb.cells):
         if not c.source.strip():
@@ -89,6 +120,10 @@ def read_cells(source: Path) -> list[Cell]:
         cell = Cell(c.cell_type, c.source, meta.pop("solution", None), meta.pop("grade", None),
                     float(meta.pop("points", 0) or 0), meta)
         where = f"{Path(source).name}, cell {i}"
+        if "demo" in meta and (meta["demo"] is not True or cell.kind != "code"
+                               or cell.solution or cell.grade):
+            raise ValueError(f"{where}: demo=true marks a code cell that is neither a solution "
+                             "nor a test")
         _check_cell(cell, where)
         for key in (("s", cell.solution), ("g", cell.grade)):
             if key[1] is not None:
@@ -103,12 +138,72 @@ def _strip_markers(text: str) -> str:
     return "\n".join(ln for ln in text.splitlines() if ln.strip() not in MARKERS)
 
 
-def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool):
+def term_seed(hidden_seed: int, literal: int) -> int:
+    """The seed a hidden test uses in a term drawn with ``hidden_seed``.
+
+    ``int(sha256("elbo_edu hidden seed {hidden_seed} {literal}")[:4]) mod 2**31``: deterministic,
+    different for each literal of a chapter, and not computable without the term's seed.
+    """
+    digest = hashlib.sha256(f"elbo_edu hidden seed {hidden_seed} {literal}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2 ** 31
+
+
+def _reseed(text: str, hidden_seed: int) -> str:
+    """Replace each literal ``seed=<int>`` between the hidden-test markers by its term seed."""
+    lines, hidden = text.splitlines(), False
+    for k, line in enumerate(lines):
+        if line.strip() in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+            hidden = line.strip().startswith("### BEGIN")
+        elif hidden:
+            lines[k] = _SEED.sub(lambda m: f"seed={term_seed(hidden_seed, int(m.group(1)))}",
+                                 line)
+    return "\n".join(lines)
+
+
+def _string_lines(text: str) -> set[int]:
+    """Line numbers (1-based) that continue a multi-line string: indenting them would change it."""
+    import ast
+
+    inside = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and node.end_lineno > node.lineno:
+            if isinstance(node, ast.JoinedStr) or isinstance(node.value, (str, bytes)):
+                inside.update(range(node.lineno + 1, node.end_lineno + 1))
+    return inside
+
+
+def _guarded(text: str) -> str:
+    """A demonstration cell's code wrapped in :data:`GRADING_GUARD`; its top-level imports stay
+    in front of the guard, so the names they bind exist while nbgrader grades."""
+    import ast
+
+    tree = ast.parse(text)
+    imports = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.update(range(node.lineno, node.end_lineno + 1))
+    if all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body):
+        return text                                # nothing to skip (only imports or comments)
+    keep = _string_lines(text)
+    lines = text.splitlines()
+    head = [ln for k, ln in enumerate(lines, start=1) if k in imports]
+    body = [ln if (k in keep or not ln.strip()) else "    " + ln
+            for k, ln in enumerate(lines, start=1) if k not in imports]
+    while body and not body[0].strip():
+        body.pop(0)
+    return "\n".join(head + [GRADING_GUARD.rstrip("\n")] + body)
+
+
+def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool, hidden_seed: int | None = None):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     for i, c in enumerate(cells):
         text = c.text if nbgrader else _strip_markers(c.text)
+        if nbgrader and c.grade is not None and hidden_seed is not None:
+            text = _reseed(text, hidden_seed)
+        if nbgrader and c.extra.get("demo"):
+            text = _guarded(text)
         cell = (nbformat.v4.new_markdown_cell(text) if c.kind == "markdown"
                 else nbformat.v4.new_code_cell(text))
         cell["id"] = f"ch{stem}-{i:03d}"
@@ -143,9 +238,23 @@ def published_notebook(source: Path):
     return _new_notebook(_stem(source), read_cells(source), nbgrader=False)
 
 
-def nbgrader_notebook(source: Path):
-    """The nbgrader *source* notebook of the chapter (assignment ``chNN``)."""
-    return _new_notebook(_stem(source), read_cells(source), nbgrader=True)
+def nbgrader_notebook(source: Path, *, hidden_seed: int | None = None):
+    """The nbgrader *source* notebook of the chapter (assignment ``chNN``).
+
+    Demonstration cells (``demo=true``) are wrapped so that they skip while nbgrader grades. With
+    ``hidden_seed`` (this term's seed, a non-negative int) every literal ``seed=<int>`` of a hidden
+    test becomes :func:`term_seed` ``(hidden_seed, literal)``.
+
+    Raises
+    ------
+    ValueError
+        If ``hidden_seed`` is not a non-negative integer, or the source is malformed.
+    """
+    if hidden_seed is not None and (isinstance(hidden_seed, bool) or not isinstance(
+            hidden_seed, int) or hidden_seed < 0):
+        raise ValueError(f"--hidden-seed: expected a non-negative integer, got {hidden_seed!r}")
+    return _new_notebook(_stem(source), read_cells(source), nbgrader=True,
+                         hidden_seed=hidden_seed)
 
 
 def render(nb) -> str:
