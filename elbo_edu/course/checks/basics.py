@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, check_shape, fail, ok, quad
+from .answers import ANSWERS
+from ..grading import exercise, pair, as_result, check_close, check_gradient, check_shape, fail, ok, quad
 
 __all__ = ["check_gaussian_mle", "check_kde_log_density", "check_minibatch_gradient",
            "check_linear_backward", "check_softmax_cross_entropy",
@@ -36,6 +37,7 @@ def _log_normal(x, mean, var) -> float:
 
 
 # ------------------------------------------------------------------------------ chapter 01
+@exercise(*ANSWERS["ex01_1"])
 def check_gaussian_mle(gaussian_mle, seed: int = 0) -> None:
     """``gaussian_mle(x) -> (mean, var)``: the maximum-likelihood mean and variance (D1.2)."""
     rng = np.random.default_rng(seed)
@@ -55,6 +57,7 @@ def check_gaussian_mle(gaussian_mle, seed: int = 0) -> None:
     ok("gaussian_mle")
 
 
+@exercise(*ANSWERS["ex01_2"])
 def check_kde_log_density(kde_log_density, seed: int = 0) -> None:
     r"""``kde_log_density(x_eval, x_data, bandwidth) -> (M,)``: the log of the 1-D Gaussian kernel
     density estimate :math:`\frac1N\sum_i\mathcal N(x; x_i, h^2)` (D1.3)."""
@@ -82,6 +85,7 @@ def check_kde_log_density(kde_log_density, seed: int = 0) -> None:
     ok("kde_log_density")
 
 
+@exercise(*ANSWERS["ex01_3"])
 def check_minibatch_gradient(minibatch_gradient, seed: int = 0) -> None:
     r"""``minibatch_gradient(x_batch, n_total, mean, var)``: the rescaled minibatch estimate
     :math:`\frac NM\sum_{i\in B}(x_i-\mu)/\sigma^2` of the full-data gradient (D1.5)."""
@@ -108,6 +112,7 @@ def check_minibatch_gradient(minibatch_gradient, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 02
+@exercise(*ANSWERS["ex02_1"])
 def check_linear_backward(linear_backward, seed: int = 0) -> None:
     """``linear_backward(dy, x, W) -> (dx, dW, db)`` for ``y = x @ W + b`` (D2.4)."""
     rng = np.random.default_rng(seed)
@@ -131,6 +136,7 @@ def _xent_rows(logits, y):
     return [_lse(list(row)) - row[k] for row, k in zip(logits.tolist(), y.tolist())]
 
 
+@exercise(*ANSWERS["ex02_2"])
 def check_softmax_cross_entropy(softmax_cross_entropy, seed: int = 0) -> None:
     """``softmax_cross_entropy(logits, y) -> float``: the mean over rows of
     ``-log softmax(logits)[y]`` (D2.1), stable for large logits."""
@@ -147,6 +153,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, seed: int = 0) -> None:
     ok("softmax_cross_entropy")
 
 
+@exercise(*ANSWERS["ex02_3"])
 def check_softmax_cross_entropy_grad(softmax_cross_entropy_grad, seed: int = 0) -> None:
     """``softmax_cross_entropy_grad(logits, y) -> (N, C)``: the gradient of the mean loss."""
     rng = np.random.default_rng(seed)
@@ -159,6 +166,7 @@ def check_softmax_cross_entropy_grad(softmax_cross_entropy_grad, seed: int = 0) 
 
 
 # ------------------------------------------------------------------------------ chapter 03
+@exercise(*ANSWERS["ex03_1"])
 def check_naive_log_evidence(naive_log_evidence, seed: int = 0) -> None:
     r"""``naive_log_evidence(log_lik) -> float``: :math:`\log\frac1K\sum_k e^{\ell_k}` for
     ``log_lik[k] = log p(x | z_k)``, ``z_k ~ p(z)`` (D3.3), stable for very negative values."""
@@ -183,6 +191,7 @@ def _evidence_quad(x, w, b, s2):
                          -14, 14))
 
 
+@exercise(*ANSWERS["ex03_2"])
 def check_log_evidence_1d(log_evidence_1d, seed: int = 0) -> None:
     r"""``log_evidence_1d(x, w, b, s2)`` for :math:`z\sim\mathcal N(0,1)`,
     :math:`x\mid z\sim\mathcal N(wz+b, s^2)`, element-wise in ``x`` (D3.1, D3.4)."""
@@ -200,6 +209,7 @@ def check_log_evidence_1d(log_evidence_1d, seed: int = 0) -> None:
     ok("log_evidence_1d")
 
 
+@exercise(*ANSWERS["ex03_3"])
 def check_posterior_1d(posterior_1d, seed: int = 0) -> None:
     r"""``posterior_1d(x, w, b, s2) -> (mean, var)`` of :math:`p(z\mid x)` for the model of
     :func:`check_log_evidence_1d`, checked against the moments of the posterior by quadrature."""
@@ -219,6 +229,7 @@ def check_posterior_1d(posterior_1d, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 04
+@exercise(*ANSWERS["ex04_1"])
 def check_kl_discrete(kl_discrete, seed: int = 0) -> None:
     r"""``kl_discrete(p, q) -> float``: :math:`\sum_i p_i\log(p_i/q_i)`, with
     :math:`0\log 0 = 0` (D4.1)."""
@@ -240,6 +251,7 @@ def check_kl_discrete(kl_discrete, seed: int = 0) -> None:
     ok("kl_discrete")
 
 
+@exercise(*ANSWERS["ex04_2"])
 def check_mc_kl_gaussian(mc_kl_gaussian, seed: int = 0) -> None:
     r"""``mc_kl_gaussian(mu1, logvar1, mu2, logvar2, eps) -> float``: the Monte-Carlo estimate
     :math:`\frac1K\sum_k[\log p_1(x_k)-\log p_2(x_k)]`, :math:`x_k=\mu_1+\sigma_1\varepsilon_k`
@@ -268,6 +280,7 @@ def check_mc_kl_gaussian(mc_kl_gaussian, seed: int = 0) -> None:
     ok("mc_kl_gaussian")
 
 
+@exercise(*ANSWERS["ex04_3"])
 def check_moment_match(moment_match, seed: int = 0) -> None:
     r"""``moment_match(weights, means, variances) -> (mean, var)``: the Gaussian that minimises
     the forward KL to a 1-D Gaussian mixture matches its mean and variance (D4.2)."""

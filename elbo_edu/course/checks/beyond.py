@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, fail, ok
+from .answers import ANSWERS
+from ..grading import exercise, pair, as_result, check_close, check_gradient, fail, ok
 from .gaussians import _bern_ref, _kl_closed, kl_quad
 from .vae import _lse_py, _tuple
 
@@ -32,6 +33,7 @@ def _kl_quad_rows(mu, lv):           # (N, Z) -> (N, Z) element-wise KL to N(0, 
 
 
 # ------------------------------------------------------------------------------ chapter 12
+@exercise(*ANSWERS["ex12_1"])
 def check_iwae_value_and_grad(iwae_value_and_grad, seed: int = 0) -> None:
     r"""``iwae_value_and_grad(log_w, grad_log_w) -> (bound (N,), grad (N, P))`` (D12.1):
     :math:`\mathcal L=\log\frac1K\sum_k w_k` per column of ``log_w`` (K, N) and its gradient
@@ -87,6 +89,7 @@ def _lower(rng, k):
     return np.tril(rng.normal(0, 0.8, (k, k)), -1) + np.diag(np.exp(rng.normal(0, 0.5, k)))
 
 
+@exercise(*ANSWERS["ex12_2"])
 def check_full_gaussian_entropy(full_gaussian_entropy, seed: int = 0) -> None:
     r"""``full_gaussian_entropy(L) -> float``: the entropy of :math:`\mathcal N(m, LL^\top)` for a
     lower-triangular ``L`` (K, K) with a positive diagonal (D12.3); checked against
@@ -146,6 +149,7 @@ def _jacobian_logdet(z, u, w, b, h=1e-5):
     return np.array(out)
 
 
+@exercise(*ANSWERS["ex12_3"])
 def check_planar_logdet(planar_logdet, seed: int = 0) -> None:
     r"""``planar_logdet(z, u, w, b) -> (N,)``: :math:`\log\lvert\det\partial f/\partial z\rvert` of
     :math:`f(z)=z+u\tanh(w^\top z+b)` for each row of ``z`` (D12.3), compared with the log of
@@ -182,6 +186,7 @@ def check_planar_logdet(planar_logdet, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 13
+@exercise(*ANSWERS["ex13_1"])
 def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
     r"""``cvae_negative_elbo(encoder, decoder, x, y, eps, n_classes) -> float`` (D13.1): the
     negative conditional ELBO averaged over the batch, for networks ``encoder([x, e_y]) ->
@@ -240,6 +245,7 @@ def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
     ok("cvae_negative_elbo")
 
 
+@exercise(*ANSWERS["ex13_2"])
 def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
     r"""``rate_distortion(model, x, eps) -> (rate, distortion)`` (D13.2) for a Bernoulli VAE:
     :math:`R=\frac1N\sum_n\mathrm{KL}(q(z\mid x_n)\,\|\,p(z))` (checked by quadrature) and
@@ -294,6 +300,7 @@ def _free_bits_inputs(rng, lam):
             return mu, lv
 
 
+@exercise(*ANSWERS["ex13_3"])
 def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
     r"""``free_bits_kl_and_grad(mu, logvar, lam) -> (value, dmu, dlogvar)`` (D13.3):
     :math:`\sum_j\max(\lambda,\overline{\mathrm{KL}}_j)` with :math:`\overline{\mathrm{KL}}_j` the

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, fail, ok, quad
+from .answers import ANSWERS
+from ..grading import exercise, pair, as_result, check_close, check_gradient, check_shape, fail, ok, quad
 
 __all__ = ["check_kl_normal_1d", "check_kl_std_normal", "check_kl_std_normal_grad",
            "check_elbo_linear_gaussian", "check_gaussian_entropy", "check_elbo_gap",
@@ -42,6 +43,7 @@ def _kl_logsigma(mu1, lv1, mu2, lv2):          # the slip: logvar read as log si
 
 
 # ------------------------------------------------------------------------------ chapter 05
+@exercise(*ANSWERS["ex05_1"])
 def check_kl_normal_1d(kl_normal_1d, seed: int = 0) -> None:
     """``kl_normal_1d(mu1, logvar1, mu2, logvar2)``: element-wise KL between 1-D Gaussians (D5.3)."""
     rng = np.random.default_rng(seed)
@@ -59,6 +61,7 @@ def check_kl_normal_1d(kl_normal_1d, seed: int = 0) -> None:
     ok("kl_normal_1d")
 
 
+@exercise(*ANSWERS["ex05_2"])
 def check_kl_std_normal(kl_std_normal, seed: int = 0) -> None:
     """``kl_std_normal(mu, logvar) -> (N,)``: KL to N(0, I), summed over the last axis (D5.4)."""
     rng = np.random.default_rng(seed)
@@ -74,6 +77,7 @@ def check_kl_std_normal(kl_std_normal, seed: int = 0) -> None:
     ok("kl_std_normal")
 
 
+@exercise(*ANSWERS["ex05_3"])
 def check_kl_std_normal_grad(kl_std_normal_grad, seed: int = 0) -> None:
     """``kl_std_normal_grad(mu, logvar) -> (dmu, dlogvar)``: the gradient of the summed KL (D5.5)."""
     rng = np.random.default_rng(seed)
@@ -115,6 +119,7 @@ def log_evidence_quad_1d(x, w, b, s2) -> float:
     return math.log(quad(lambda z: np.exp(_log_joint(z, x, w, b, s2)), -16, 16))
 
 
+@exercise(*ANSWERS["ex06_1"])
 def check_elbo_linear_gaussian(elbo_linear_gaussian, seed: int = 0) -> None:
     r"""``elbo_linear_gaussian(x, w, b, s2, m, logvar)``: the ELBO in closed form for
     :math:`z\sim\mathcal N(0,1)`, :math:`x\mid z\sim\mathcal N(wz+b,s^2)`,
@@ -132,6 +137,7 @@ def check_elbo_linear_gaussian(elbo_linear_gaussian, seed: int = 0) -> None:
     ok("elbo_linear_gaussian")
 
 
+@exercise(*ANSWERS["ex06_2"])
 def check_gaussian_entropy(gaussian_entropy, seed: int = 0) -> None:
     r"""``gaussian_entropy(logvar)``: element-wise :math:`H[\mathcal N(\mu, e^{\mathrm{logvar}})]`
     (D6.4), checked by quadrature of :math:`-\int q\log q`."""
@@ -146,6 +152,7 @@ def check_gaussian_entropy(gaussian_entropy, seed: int = 0) -> None:
     ok("gaussian_entropy")
 
 
+@exercise(*ANSWERS["ex06_3"])
 def check_elbo_gap(elbo_gap, seed: int = 0) -> None:
     r"""``elbo_gap(x, w, b, s2, m, logvar)``: :math:`\log p(x)-\mathrm{ELBO}
     =\mathrm{KL}(q\,\|\,p(z\mid x))` (D6.2), checked as a difference of two quadratures."""
@@ -163,6 +170,7 @@ def check_elbo_gap(elbo_gap, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 07
+@exercise(*ANSWERS["ex07_1"])
 def check_gaussian_log_lik(gaussian_log_lik, seed: int = 0) -> None:
     """``gaussian_log_lik(x, mean, logvar) -> (N,)``: diagonal Gaussian, summed over D (D7.1)."""
     rng = np.random.default_rng(seed)
@@ -183,6 +191,7 @@ def _bern_ref(x, logits):
     return -(x * np.logaddexp(0.0, -logits) + (1 - x) * np.logaddexp(0.0, logits))
 
 
+@exercise(*ANSWERS["ex07_2"])
 def check_bernoulli_log_lik(bernoulli_log_lik, seed: int = 0) -> None:
     """``bernoulli_log_lik(x, logits) -> (N,)``: stable for any logit, summed over D (D7.2)."""
     rng = np.random.default_rng(seed)
@@ -198,6 +207,7 @@ def check_bernoulli_log_lik(bernoulli_log_lik, seed: int = 0) -> None:
     ok("bernoulli_log_lik")
 
 
+@exercise(*ANSWERS["ex07_3"])
 def check_bernoulli_log_lik_grad(bernoulli_log_lik_grad, seed: int = 0) -> None:
     """``bernoulli_log_lik_grad(x, logits) -> (N, D)``: d/dlogits of the summed log-likelihood."""
     rng = np.random.default_rng(seed)
@@ -209,6 +219,7 @@ def check_bernoulli_log_lik_grad(bernoulli_log_lik_grad, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 08
+@exercise(*ANSWERS["ex08_1"])
 def check_reparameterize(reparameterize, seed: int = 0) -> None:
     r"""``reparameterize(mu, logvar, eps)``: :math:`z=\mu+\sigma\varepsilon` (D8.1); its samples
     must also have mean ``mu`` and variance ``exp(logvar)``."""
@@ -229,6 +240,7 @@ def check_reparameterize(reparameterize, seed: int = 0) -> None:
     ok("reparameterize")
 
 
+@exercise(*ANSWERS["ex08_2"])
 def check_reparameterize_grad(reparameterize_grad, seed: int = 0) -> None:
     """``reparameterize_grad(mu, logvar, eps, dz) -> (dmu, dlogvar)``: the vector-Jacobian
     products of z = mu + exp(logvar/2) eps (D8.1), checked by finite differences."""
@@ -244,6 +256,7 @@ def check_reparameterize_grad(reparameterize_grad, seed: int = 0) -> None:
     ok("reparameterize_grad")
 
 
+@exercise(*ANSWERS["ex08_3"])
 def check_score_function_grad(score_function_grad, seed: int = 0) -> None:
     r"""``score_function_grad(f, mu, logvar, eps)``: the score-function estimate of
     :math:`\partial_\mu E_{z\sim\mathcal N(\mu,\sigma^2)}[f(z)]`,

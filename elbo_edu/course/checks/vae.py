@@ -14,7 +14,8 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, check_shape, fail, ok
+from .answers import ANSWERS
+from ..grading import exercise, pair, as_result, check_close, check_gradient, check_shape, fail, ok
 from .gaussians import _bern_ref, _kl_closed, elbo_quad_1d, kl_quad, log_evidence_quad_1d
 
 __all__ = ["check_kl_and_grad", "check_reparameterize_backward", "check_bernoulli_and_grad",
@@ -30,6 +31,7 @@ def _tuple(res, k, what, names):
 
 
 # ------------------------------------------------------------------------------ chapter 09
+@exercise(*ANSWERS["ex09_1"])
 def check_kl_and_grad(kl_and_grad, seed: int = 0) -> None:
     """The KL term of the VAE per row (checked by quadrature) and its gradient (finite
     differences)."""
@@ -46,6 +48,7 @@ def check_kl_and_grad(kl_and_grad, seed: int = 0) -> None:
     ok("kl_and_grad")
 
 
+@exercise(*ANSWERS["ex09_2"])
 def check_reparameterize_backward(reparameterize_backward, seed: int = 0) -> None:
     """``(dmu, dlogvar)`` of ``sum(dz * (mu + exp(logvar/2) eps))`` by finite differences."""
     rng = np.random.default_rng(seed)
@@ -58,6 +61,7 @@ def check_reparameterize_backward(reparameterize_backward, seed: int = 0) -> Non
     ok("reparameterize_backward")
 
 
+@exercise(*ANSWERS["ex09_3"])
 def check_bernoulli_and_grad(bernoulli_and_grad, seed: int = 0) -> None:
     """``(logp rows, dlogits)``: stable log-likelihood and the gradient of its sum."""
     rng = np.random.default_rng(seed)
@@ -74,6 +78,7 @@ def check_bernoulli_and_grad(bernoulli_and_grad, seed: int = 0) -> None:
     ok("bernoulli_and_grad")
 
 
+@exercise(*ANSWERS["ex09_4"])
 def check_encoder_output_grad(encoder_output_grad, seed: int = 0) -> None:
     r"""``encoder_output_grad(dz, mu, logvar, eps, n) -> (N, 2Z)``: the gradient, with respect
     to the encoder output :math:`h=[\mu,\log\sigma^2]`, of
@@ -107,6 +112,7 @@ def _lse_py(values) -> float:
     return m + math.log(math.fsum(math.exp(v - m) for v in values))
 
 
+@exercise(*ANSWERS["ex10_1"])
 def check_logsumexp(logsumexp, seed: int = 0) -> None:
     """``logsumexp(a, axis=0)``: stable for values of any size (D10.2)."""
     rng = np.random.default_rng(seed)
@@ -122,6 +128,7 @@ def check_logsumexp(logsumexp, seed: int = 0) -> None:
     ok("logsumexp")
 
 
+@exercise(*ANSWERS["ex10_2"])
 def check_iwae_from_log_weights(iwae_from_log_weights, seed: int = 0) -> None:
     r"""``iwae_from_log_weights(log_w) -> (N,)``: :math:`\log\frac1K\sum_k w_k` over axis 0 of a
     ``(K, N)`` array of log-weights (D10.2)."""
@@ -140,6 +147,7 @@ def check_iwae_from_log_weights(iwae_from_log_weights, seed: int = 0) -> None:
     ok("iwae_from_log_weights")
 
 
+@exercise(*ANSWERS["ex10_3"])
 def check_log_weights_1d(log_weights_1d, seed: int = 0) -> None:
     r"""``log_weights_1d(x, z, w, b, s2, m, logvar)``: :math:`\log p(x,z)-\log q(z)` for the 1-D
     linear-Gaussian model, one per sample ``z``; averaged as IWAE with many samples it must reach
@@ -164,6 +172,7 @@ def check_log_weights_1d(log_weights_1d, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 11
+@exercise(*ANSWERS["ex11_1"])
 def check_optimal_gamma(optimal_gamma, seed: int = 0) -> None:
     r"""``optimal_gamma(x, x_hat) -> float``: the :math:`\gamma` maximising
     :math:`\sum_{n,d}\log\mathcal N(x_{nd};\hat x_{nd},\gamma)`, :math:`E\|x-\hat x\|^2/D`
@@ -187,6 +196,7 @@ def check_optimal_gamma(optimal_gamma, seed: int = 0) -> None:
     ok("optimal_gamma")
 
 
+@exercise(*ANSWERS["ex11_2"])
 def check_active_units(active_units, seed: int = 0) -> None:
     r"""``active_units(mu, threshold=0.01) -> int``: the number of latent dimensions whose
     encoder mean varies over the data, :math:`\mathrm{Var}_x(\mu_d(x)) > \text{threshold}`
@@ -214,6 +224,7 @@ def check_active_units(active_units, seed: int = 0) -> None:
     fail(f"active_units returned {got}, but {want} dimensions have variance above 0.01.")
 
 
+@exercise(*ANSWERS["ex11_3"])
 def check_kl_per_dimension(kl_per_dimension, seed: int = 0) -> None:
     """``kl_per_dimension(mu, logvar) -> (Z,)``: the KL of each latent dimension, averaged over
     the batch (D11.4); checked by quadrature."""
