@@ -49,10 +49,33 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit status 2)."""
+    """argparse, but a usage error is one line on stderr (exit status 2), and a flag is never
+    abbreviated: ``--epoch 3`` is an unknown flag, not ``--epochs 3`` (with prefix matching a
+    flag added later would silently change what an old command line means)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["allow_abbrev"] = False  # for every subcommand too (they are built by this class)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {message}{self._did_you_mean(message)} "
+                     f"(see '{self.prog} --help')\n")
+
+    def _did_you_mean(self, message: str) -> str:
+        import difflib
+
+        m = re.match(r"unrecognized arguments: (--[\w-]+)", message)
+        if not m:
+            return ""
+        flags, parsers = [], [self]
+        while parsers:  # this parser's flags and those of its own subcommands
+            for a in parsers.pop()._actions:
+                flags += [o for o in a.option_strings if o.startswith("--")]
+                if isinstance(a, argparse._SubParsersAction):
+                    parsers += list(a.choices.values())
+        close = sorted({f for f in flags if f.startswith(m.group(1))}) or \
+            difflib.get_close_matches(m.group(1), flags, n=1, cutoff=0.75)
+        return f"; did you mean {' or '.join(close[:3])}?" if close else ""
 
 
 # ----------------------------------------------------------------------------- argument types
@@ -486,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for _, add in SUBCOMMANDS:
         add(sub)
+    for parser in sub.choices.values():  # a subcommand built with another parser class too
+        parser.allow_abbrev = False
+    p.set_defaults(_subparsers=sub.choices)
     return p
 
 
@@ -505,7 +531,7 @@ def cli_message(text: str) -> str:
     text = " ".join(str(text).split())
     for name, flag in _FLAG_NAMES:
         text = re.sub(r"(?<![-\w./])" + name + r"=(?=[^\s=])", flag + " ", text)
-        text = re.sub(r"(?<![-\w./])" + name + r"(?![\w./-])", flag, text)
+        text = re.sub(r"(?<![-\w./])" + name + r"(?![\w/-]|\.\w)", flag, text)
     return text
 
 
@@ -523,7 +549,9 @@ def main(argv: list[str] | None = None) -> int:
     from .train import TrainingDiverged, TrainingInterrupted
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the subcommand, which can name its own flags
+        args._subparsers[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         # the messages below say what happened; NumPy's warnings would only repeat it in code
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -19,7 +19,7 @@ from pathlib import Path
 from .checksum import read_verified
 from .errors import DataError
 
-__all__ = ["download_verified", "download_from_mirrors"]
+__all__ = ["download_verified", "download_from_mirrors", "NoNetwork"]
 
 _CHUNK = 1 << 16
 
@@ -90,13 +90,28 @@ def _fetch(url: str, f, *, timeout: float, progress: bool, label: str) -> None:
     except http.client.IncompleteRead as exc:
         raise DataError(f"{url}: truncated download: got {got + len(exc.partial)} of "
                         f"{total} bytes") from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+    except urllib.error.HTTPError as exc:
         raise DataError(f"{url}: download failed ({exc})") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, OSError):  # the server was never reached
+            raise NoNetwork(f"{url}: no network connection ({_reason(exc.reason)})") from None
+        raise DataError(f"{url}: download failed ({exc.reason})") from None
+    except (http.client.HTTPException, OSError) as exc:
+        raise DataError(f"{url}: download failed ({_reason(exc)})") from None
     finally:
         if bar is not None:
             bar.close()
     if total is not None and got != total:
         raise DataError(f"{url}: truncated download: got {got} of {total} bytes")
+
+
+class NoNetwork(DataError):
+    """No server could be reached (no network, name resolution failed, connection refused)."""
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error's text without its ``[Errno N]`` prefix."""
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
 def download_from_mirrors(filename: str, dest: str | os.PathLike, mirrors, *,
@@ -115,10 +130,12 @@ def download_from_mirrors(filename: str, dest: str | os.PathLike, mirrors, *,
 
     Raises
     ------
+    NoNetwork
+        (a :class:`DataError`) if no mirror could be reached at all: the network is down.
     DataError
         If every mirror fails; the message lists each mirror's error.
     """
-    errors = []
+    errors, offline = [], True
     for base in mirrors:
         url = base if base.endswith("/") else base + "/"
         try:
@@ -126,6 +143,10 @@ def download_from_mirrors(filename: str, dest: str | os.PathLike, mirrors, *,
                                      progress=progress)
         except DataError as exc:
             errors.append(str(exc))
+            offline = offline and isinstance(exc, NoNetwork)
     if not errors:
         raise DataError(f"{filename}: no mirror to download from (mirrors is empty)")
+    if offline:  # one reason for all: say it once
+        raise NoNetwork(f"{filename}: there is no network connection (none of the "
+                        f"{len(errors)} mirrors could be reached: {errors[0].split(' (', 1)[-1]}")
     raise DataError(f"{filename}: every mirror failed:\n  " + "\n  ".join(errors))

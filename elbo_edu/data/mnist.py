@@ -17,7 +17,7 @@ import numpy as np
 
 from ._common import check_choice, image_dtype, to_image_dtype
 from .checksum import read_verified
-from .download import download_from_mirrors
+from .download import NoNetwork, download_from_mirrors
 from .errors import DataError
 from .idx import parse_idx
 from .locate import DATA_ENV, default_cache_dir, find_file, search_dirs
@@ -79,6 +79,9 @@ def _locate_and_read(name, *, path, cache_dir, download, mirrors, sha256, timeou
         dest = download_from_mirrors(name + ".gz", cache / (name + ".gz"),
                                      MNIST_MIRRORS if mirrors is None else mirrors,
                                      sha256=expected, timeout=timeout, progress=progress)
+    except NoNetwork:
+        raise DataError(f"{name}: not found (looked in {searched}) and there is no network "
+                        f"connection to download it; {hint}") from None
     except DataError as exc:
         raise DataError(f"{name}: not found (looked in {searched}) and the download failed; "
                         f"{hint}.\n{exc}") from None
