@@ -4,4 +4,5 @@ source      one chapter source -> the published chapter and the nbgrader source 
 grading     the checks behind every autograded test cell (one sentence on what is wrong)
 substitute  put a student's functions in place of the package's (their code trains the VAE)
 build       ``elbo-edu course build OUT``: nbgrader_config.py, source/chNN/, instructor/
+report      ``elbo-edu course report COURSE_DIR``: mean score and slips per exercise
 """

@@ -69,6 +69,9 @@ c.CourseDirectory.course_id = "elbo_edu"
 # Demonstration cells skip while nbgrader grades, so a submission takes seconds; a slow student
 # function still gets a few minutes per cell before it counts as an error.
 c.Execute.timeout = 300
+'''
+#: Appended to :data:`CONFIG` when the bundled MathJax is installed (the ``course`` extra).
+CONFIG_FEEDBACK = '''
 # Feedback pages: nbgrader's own template, with MathJax loaded from mathjax/ in this folder
 # instead of a CDN (templates/elbo_edu_feedback/mathjax.html.j2), so maths renders offline.
 c.HTMLExporter.template_name = "elbo_edu_feedback"
@@ -211,11 +214,11 @@ def _planned_files(src_dir: Path, sources: list[Path], hidden_seed: int | None,
                          f"{instr} (beside the chapter sources)")
     for fname in INSTRUCTOR_FILES:
         files[f"instructor/{fname}"] = (instr / fname).read_bytes()
-    files["nbgrader_config.py"] = CONFIG.encode("utf-8")
-    files["templates/elbo_edu_feedback/conf.json"] = FEEDBACK_CONF.encode("utf-8")
-    files["templates/elbo_edu_feedback/mathjax.html.j2"] = FEEDBACK_MATHJAX.encode("utf-8")
     mathjax = _mathjax_source()
-    if mathjax is not None:
+    files["nbgrader_config.py"] = (CONFIG + (CONFIG_FEEDBACK if mathjax else "")).encode("utf-8")
+    if mathjax is not None:                    # else nbgrader's own feedback page (MathJax: CDN)
+        files["templates/elbo_edu_feedback/conf.json"] = FEEDBACK_CONF.encode("utf-8")
+        files["templates/elbo_edu_feedback/mathjax.html.j2"] = FEEDBACK_MATHJAX.encode("utf-8")
         files[f"mathjax/{MATHJAX_FILE}"] = mathjax.read_bytes()
     rows = "\n".join(f"| {a} | " + ", ".join(f"{e} ({p:g})" for e, p in ex) + " |"
                      for a, ex in table.items())

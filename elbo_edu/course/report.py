@@ -10,8 +10,8 @@ the gradebook through nbgrader's :class:`~nbgrader.api.Gradebook` API and the no
 * how many students made each diagnosed slip, most common first.
 
 Slips are grouped by their sentence with the numbers masked (``…``), so "off by 0.92 at index 3"
-and "off by 1.4 at index 0" are one slip; small fractions such as ``1/2`` are kept, since they
-name the slip. A graded cell that lost points without a ``✗`` line is counted as "not attempted"
+and "off by 1.4 at index 0" are one slip; numbers inside a formula (``1/2``, ``mu^2``) are kept,
+since they name the slip. A graded cell that lost points without a ``✗`` line is counted as "not attempted"
 (its stub's ``NotImplementedError``) or as "raised <ErrorName>".
 """
 from __future__ import annotations
@@ -36,20 +36,24 @@ __all__ = [
 
 FAIL_MARK = "✗ "
 NOT_ATTEMPTED = "not attempted (the stub's NotImplementedError)"
-_FRACTION = re.compile(r"(?<![\w.])\d{1,2}/\d{1,2}(?![\w.])")
 _NUMBER = re.compile(r"(?<![\w.+\-])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])"
                      r"|(?<![\w.])(?:nan|inf)(?![\w.])")
+_OPERATORS = "^/*"
 
 
 def mask_numbers(sentence: str) -> str:
-    """``sentence`` with each number replaced by ``…`` (fractions like ``1/2`` kept)."""
-    keep = _FRACTION.findall(sentence)
-    parts = _FRACTION.split(sentence)
-    masked = [_NUMBER.sub("…", p) for p in parts]
-    out = masked[0]
-    for frac, rest in zip(keep, masked[1:]):
-        out += frac + rest
-    return out.strip()
+    """``sentence`` with each number that is a value replaced by ``…``.
+
+    A number written as part of a formula -- next to ``^``, ``/`` or ``*``, as in ``1/2``,
+    ``mu^2``, ``exp(logvar / 2)`` -- is kept, as are digits inside words (``float32``, ``N-1``).
+    """
+    def value(m: re.Match) -> str:
+        before = sentence[:m.start()].rstrip()[-1:]
+        after = sentence[m.end():].lstrip()[:1]
+        return m.group(0) if (before and before in _OPERATORS) or (after and after in
+                                                                    _OPERATORS) else "…"
+
+    return _NUMBER.sub(value, sentence).strip()
 
 
 def slips_in_cell(cell) -> list[str]:
