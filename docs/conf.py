@@ -20,7 +20,9 @@ for adding pages.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -30,7 +32,8 @@ ROOT = DOCS.parent
 
 def _chapter_runner():
     """``chapters/src/run.py`` (the executor the tests use) as a module."""
-    spec = importlib.util.spec_from_file_location("chapters_run", ROOT / "chapters" / "src" / "run.py")
+    path = ROOT / "chapters" / "src" / "run.py"
+    spec = importlib.util.spec_from_file_location("chapters_run", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -69,6 +72,81 @@ def _write_chapter_pages() -> None:
 
 
 _write_chapter_pages()
+
+# -- the derivation map's links ------------------------------------------------------------------
+# Each row of derivation_map.md names a step (D-id), its chapter section and the test that checks
+# it. At build time each chapter heading that names a D-id gets a target ``step-dN-k``, each test
+# the map names gets a section on a generated page ``docs/tests/<file>.md`` (its source), and the
+# map's two cells become links to them. The committed map stays plain text (tests parse it).
+_DID = re.compile(r"\bD(\d+)\.(\d+)\b")
+_ROW = re.compile(r"^(\|\s*(D\d+\.\d+)\s*\|.*\|)\s*`(\d\d)_\*\.ipynb`[^|]*\|"
+                  r"\s*`tests/([\w]+)\.py::([\w.]+)`\s*\|\s*$")
+
+
+def _step_label(d_id: str) -> str:
+    return "step-" + d_id.lower().replace(".", "-")
+
+
+def _test_label(stem: str, name: str) -> str:
+    return f"test-{stem}-{name}".lower().replace("_", "-").replace(".", "-")
+
+
+def _write_test_pages() -> None:
+    """``docs/tests/<test file>.md``: the source of every test the derivation map names."""
+    tests: dict[str, list[str]] = {}
+    for line in (DOCS / "derivation_map.md").read_text(encoding="utf-8").splitlines():
+        m = _ROW.match(line)
+        if m and m.group(5) not in tests.setdefault(m.group(4), []):
+            tests[m.group(4)].append(m.group(5))
+    target = DOCS / "tests"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir()
+    for stem, names in tests.items():
+        parts = ["---\norphan: true\n---\n", f"# `tests/{stem}.py`\n",
+                 "The tests of this file that the {doc}`../derivation_map` names.\n"]
+        for name in names:
+            parts.append(f"({_test_label(stem, name)})=\n## `{name}`\n\n"
+                         f"```{{literalinclude}} ../../tests/{stem}.py\n:language: python\n"
+                         f":pyobject: {name}\n```\n")
+        (target / f"{stem}.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+_write_test_pages()
+
+
+def _link_steps(app, docname, source):
+    """Targets before the D-id headings of the chapter pages; links in the derivation map."""
+    if docname.startswith("chapters/"):
+        nb, seen = json.loads(source[0]), set()
+        for cell in nb["cells"][1:]:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            lines = []
+            for line in text.split("\n"):
+                if re.match(r"^#{2,6} ", line):
+                    for a, b in _DID.findall(line):
+                        if f"D{a}.{b}" not in seen:
+                            seen.add(f"D{a}.{b}")
+                            lines += ["", f"({_step_label(f'D{a}.{b}')})="]
+                lines.append(line)
+            cell["source"] = "\n".join(lines)
+        source[0] = json.dumps(nb)
+    elif docname == "derivation_map":
+        rows = []
+        for line in source[0].split("\n"):
+            m = _ROW.match(line)
+            if m:
+                head, d_id, nn, stem, name = m.groups()
+                line = (f"{head} {{ref}}`chapter {nn}, § {d_id} <{_step_label(d_id)}>` | "
+                        f"{{ref}}`{stem}::{name} <{_test_label(stem, name)}>` |")
+            rows.append(line)
+        source[0] = "\n".join(rows)
+
+
+def setup(app):
+    app.connect("source-read", _link_steps)
 
 
 # -- project -------------------------------------------------------------------------------------
@@ -117,7 +195,8 @@ napoleon_use_ivar = True   # "Attributes" as fields: no duplicates of the autodo
 html_theme = "sphinx_book_theme"     # Jupyter Book's theme
 html_title = f"elbo_edu {release}"
 html_static_path = ["_static"]
-html_css_files = ["fit.css"]          # code cells and wide equations fit the page (no sideways scroll)
+html_css_files = ["fit.css"]          # code and wide equations fit the page, no sideways scroll
+html_js_files = ["fit.js"]
 html_theme_options = {
     "use_download_button": True,      # .ipynb (the student notebook) / source / pdf
     "use_fullscreen_button": True,

@@ -23,7 +23,7 @@ def _regions(text: str, begin: str, end: str) -> list[str]:
             inside, block = True, []
         elif end in line:
             inside = False
-            out.append("\n".join(block))
+            out.append("\n".join(block).strip())
         elif inside:
             block.append(line)
     return out

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from test_student import _regions     # the lines between each pair of markers
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "chapters" / "src").glob("[0-9][0-9]_*.py"))
@@ -30,19 +31,6 @@ def _run(cmd, cwd, env=None, timeout=900):
     assert res.returncode == 0, \
         f"{cmd}: exit {res.returncode}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     return res
-
-
-def _regions(text: str, begin: str, end: str) -> list[str]:
-    out, inside, block = [], False, []
-    for line in text.splitlines():
-        if begin in line:
-            inside, block = True, []
-        elif end in line:
-            inside = False
-            out.append("\n".join(block).strip())
-        elif inside:
-            block.append(line)
-    return out
 
 
 @pytest.fixture(scope="module")
