@@ -107,8 +107,9 @@ class Adam(Optimizer):
         step = self.lr * math.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
         eps_hat = self.eps * math.sqrt(1.0 - b2 ** self.t)
         fused, other = self._groups()
-        # the seam's adam_update: one fused loop per parameter with the numba backend
-        K.adam_update(fused, step, b1, b2, eps_hat)
+        # the seam's adam_update, one fused loop per parameter with the numba backend; called on
+        # the backend object unchecked: _groups admits only arrays that meet its contract
+        K.backend().adam_update(fused, step, b1, b2, eps_hat)
         for p, g, m, v in other:  # strided or mixed-dtype arrays handed in by the user
             adam_update(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
 

@@ -3,8 +3,9 @@ r"""The ``"numpy"`` backend: every operation of the seam is the package's readab
 Nothing here is a second copy of a formula: each method calls the function a student reads in
 :mod:`elbo_edu.special` (the activations and their derivatives, :data:`~elbo_edu.special.ACTIVATIONS`,
 which :mod:`elbo_edu.nn.activations` wraps as modules) or :mod:`elbo_edu.distributions`
-(log-densities, KL, the reparameterization of chapter 08), and writes the result where the
-interface asks for it. The two formulas with no home below the seam are written here, once:
+(log-densities, KL, the reparameterization of chapter 08; their ``*_unchecked`` cores, as the
+arguments were checked by the public seam or built by the package), and writes the result where
+the interface asks for it. The two formulas with no home below the seam are written here, once:
 :func:`adam_update` (one Adam step, which :class:`elbo_edu.optim.Adam` hands to the seam) and
 the kernel density estimate. Gradients are flushed of subnormal numbers
 (:func:`elbo_edu.special.flush_subnormal`), as the numba kernels do.
@@ -18,6 +19,10 @@ from ..special import ACTIVATIONS, LOG_2PI, flush_subnormal, logsumexp
 from .interface import Backend
 
 __all__ = ["NumpyBackend", "adam_update"]
+
+#: A NaN or inf output gives a NaN log-likelihood silently, as in the numba kernels; the
+#: likelihood that called names the array (:meth:`elbo_edu.likelihoods.Likelihood.log_prob`).
+_QUIET = dict(invalid="ignore", over="ignore")
 
 
 def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
@@ -77,30 +82,33 @@ class NumpyBackend(Backend):
         return out, out.sum(axis=0)
 
     def bernoulli_loglik_grad(self, x, logits, scale, out):
-        logp = D.bernoulli_log_prob(x, logits)
-        (d,) = D.bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.bernoulli_log_prob_unchecked(x, logits)
+            (d,) = D.bernoulli_log_prob_grad_unchecked(x, logits, _rows(scale, x))
         out[...] = d
         return logp, flush_subnormal(out)
 
     def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
-        logp = D.continuous_bernoulli_log_prob(x, logits)
-        (d,) = D.continuous_bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.continuous_bernoulli_log_prob_unchecked(x, logits)
+            (d,) = D.continuous_bernoulli_log_prob_grad_unchecked(x, logits, _rows(scale, x))
         out[...] = d
         return logp, flush_subnormal(out)
 
     def gaussian_loglik_grad(self, x, mean, logvar, scale, out):
-        logp = D.gaussian_log_prob(x, mean, logvar)
-        _, dmean, dlogvar = D.gaussian_log_prob_grad(x, mean, logvar, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.gaussian_log_prob_unchecked(x, mean, logvar)
+            _, dmean, dlogvar = D.gaussian_log_prob_grad_unchecked(x, mean, logvar, _rows(scale, x))
         out[...] = dmean
         return logp, flush_subnormal(out), dlogvar
 
     def reparam_kl(self, mu, logvar, eps, out):
-        out[...] = D.reparameterize(mu, logvar, eps)
-        return out, D.kl_std_normal(mu, logvar)
+        out[...] = D.reparameterize_unchecked(mu, logvar, eps)
+        return out, D.kl_std_normal_unchecked(mu, logvar)
 
     def reparam_kl_backward(self, dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
-        dmu, dlogvar, _ = D.reparameterize_grad(mu, logvar, eps, dz)
-        dmu_kl, dlogvar_kl = D.kl_std_normal_grad(mu, logvar, grad_out=_rows(kl_scale, mu))
+        dmu, dlogvar, _ = D.reparameterize_grad_unchecked(mu, logvar, eps, dz)
+        dmu_kl, dlogvar_kl = D.kl_std_normal_grad_unchecked(mu, logvar, _rows(kl_scale, mu))
         np.add(dmu, dmu_kl, out=dmu_out)
         np.add(dlogvar, dlogvar_kl, out=dlogvar_out)
         return dmu_out, dlogvar_out
