@@ -1,10 +1,28 @@
 """elbo_edu: the variational autoencoder derived step by step, every step verified in NumPy.
 
-Sub-modules
------------
+Modules and sub-packages, from the bottom layer up (each package's docstring lists its modules;
+``docs/how_the_code_is_organised.md`` draws the map):
+
+_checks        argument validation: a ValueError naming the argument
+special        stable elementary functions (sigmoid, softplus, logsumexp); the activations
+_io            atomic file writes
+distributions  log-densities and KL divergences with analytic gradients; reparameterize
+data           MNIST, the embedded subset, binarization, toy and manifold data
+plots          the figures
+run            the run folder of one training run
+kernels        the backend seam: the element-wise operations, a NumPy and a numba backend
 nn             hand-written layers with explicit backward passes
-distributions  log-densities and KL divergences with analytic gradients
-gradcheck      finite-difference gradient checks
 optim          SGD with momentum, Adam
+likelihoods    the decoder's observation models
+vae            the variational autoencoder
+checkpoint     save a training state atomically, load it back exactly
+estimators     density estimation, Monte-Carlo evidence and IWAE, gradient estimators, grids
+train          the training loop
+models         tractable and extra models: linear-Gaussian, two-stage VAE, CVAE, ...
+flows          a planar normalising flow
+experiments    measured demonstrations: ELBO ascent, rate-distortion, the errata numbers
+gradcheck      finite-difference gradient checks
+course         course mode on nbgrader
+cli            the elbo-edu command line
 """
 __version__ = "0.1.0"

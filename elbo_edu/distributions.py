@@ -12,6 +12,11 @@ Conventions (used across the package):
   value per output element, default ones) and returns a tuple of vector–Jacobian products, one per
   differentiable argument, in argument order (data that is discrete or bounded — Bernoulli
   targets, class labels — gets none).
+* The functions that the NumPy backend of :mod:`elbo_edu.kernels` runs are each split in two: the
+  public function checks its arguments (``ValueError`` naming the argument: dtype, shape,
+  finiteness, targets in [0, 1]) and calls its core ``<name>_unchecked``, which holds the formula
+  and takes arrays already checked. The backend calls the cores on the arrays of a training step,
+  which the package built itself, so a step makes no pass over its data only to check it.
 
 Derived in chapter 05 (the KL terms, D5.1–D5.5) and chapter 07 (the likelihoods, D7.1–D7.3); the
 categorical model is chapter 02 (D2.1).
@@ -36,6 +41,13 @@ __all__ = [
     "continuous_bernoulli_log_prob", "continuous_bernoulli_log_prob_grad",
     "continuous_bernoulli_mean",
     "reparameterize", "reparameterize_grad",
+    # the unchecked cores that the NumPy backend of the seam runs (see each checked function)
+    "gaussian_log_prob_unchecked", "gaussian_log_prob_grad_unchecked",
+    "bernoulli_log_prob_unchecked", "bernoulli_log_prob_grad_unchecked",
+    "continuous_bernoulli_log_norm_unchecked", "continuous_bernoulli_log_norm_grad_unchecked",
+    "continuous_bernoulli_log_prob_unchecked", "continuous_bernoulli_log_prob_grad_unchecked",
+    "reparameterize_unchecked", "reparameterize_grad_unchecked",
+    "kl_std_normal_unchecked", "kl_std_normal_grad_unchecked",
 ]
 
 
@@ -65,6 +77,14 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     g = g.sum(axis=tuple(range(lead))) if lead else g
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _rows_upstream(grad_out, out_shape, dtype):
+    """The upstream gradient of a core (one value per row, or ``None`` for ones), expanded over
+    the summed last axis; unchecked."""
+    if grad_out is None:
+        return np.ones(out_shape + (1,), dtype=dtype)
+    return np.asarray(grad_out)[..., None]
 
 
 def _upstream(grad_out, out_shape, dtype):
@@ -125,6 +145,12 @@ def gaussian_log_prob(x, mean, logvar) -> np.ndarray:
     """
     x = _data(x)
     mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
+    return gaussian_log_prob_unchecked(x, mean, logvar)
+
+
+def gaussian_log_prob_unchecked(x, mean, logvar) -> np.ndarray:
+    """:func:`gaussian_log_prob` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     z, _ = standardized_residual(x, mean, logvar)
     with np.errstate(over="ignore"):
         return _gaussian_sum(x, logvar, z * z)
@@ -144,7 +170,14 @@ def gaussian_log_prob_grad(x, mean, logvar, grad_out=None):
     """
     x = _data(x)
     mean, logvar = _param_like(mean, "mean", x), _param_like(logvar, "logvar", x)
-    g = _upstream(grad_out, x.shape[:-1], x.dtype)
+    _upstream(grad_out, x.shape[:-1], x.dtype)
+    return gaussian_log_prob_grad_unchecked(x, mean, logvar, grad_out)
+
+
+def gaussian_log_prob_grad_unchecked(x, mean, logvar, grad_out=None):
+    """:func:`gaussian_log_prob_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    g = _rows_upstream(grad_out, x.shape[:-1], x.dtype)
     z, inv_std = standardized_residual(x, mean, logvar)
     with np.errstate(over="ignore", invalid="ignore"):
         dmean = g * np.where(z == 0, 0, z * inv_std).astype(z.dtype, copy=False)
@@ -197,6 +230,12 @@ def bernoulli_log_prob(x, logits) -> np.ndarray:
     x = _data(x)
     check_probability_targets(x, "x")
     logits = _param_like(logits, "logits", x)
+    return bernoulli_log_prob_unchecked(x, logits)
+
+
+def bernoulli_log_prob_unchecked(x, logits) -> np.ndarray:
+    """:func:`bernoulli_log_prob` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     return np.sum(x * logits - softplus(logits), axis=-1)
 
 
@@ -213,7 +252,14 @@ def bernoulli_log_prob_grad(x, logits, grad_out=None):
     x = _data(x)
     check_probability_targets(x, "x")
     logits = _param_like(logits, "logits", x)
-    g = _upstream(grad_out, x.shape[:-1], x.dtype)
+    _upstream(grad_out, x.shape[:-1], x.dtype)
+    return bernoulli_log_prob_grad_unchecked(x, logits, grad_out)
+
+
+def bernoulli_log_prob_grad_unchecked(x, logits, grad_out=None):
+    """:func:`bernoulli_log_prob_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    g = _rows_upstream(grad_out, x.shape[:-1], x.dtype)
     return (_unbroadcast(g * (x - sigmoid(logits)), logits.shape),)
 
 
@@ -237,7 +283,12 @@ def continuous_bernoulli_log_norm(logits) -> np.ndarray:
     :math:`|\ell| <` :data:`CB_TAYLOR_BELOW` the Taylor series is used:
     :math:`\log C = \log 2 + \ell^2/12 - 7\ell^4/1440 + 31\ell^6/90720 - 127\ell^8/4838400`.
     """
-    lg = as_float_array(logits, "logits")
+    return continuous_bernoulli_log_norm_unchecked(as_float_array(logits, "logits"))
+
+
+def continuous_bernoulli_log_norm_unchecked(lg) -> np.ndarray:
+    """:func:`continuous_bernoulli_log_norm` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     a = np.abs(lg)
     small = a < CB_TAYLOR_BELOW
     a_big = np.where(small, 1, a)            # keeps log(0) out of the branch not taken
@@ -259,7 +310,12 @@ def continuous_bernoulli_log_norm_grad(logits) -> np.ndarray:
     (the closed form cancels catastrophically near 0; :math:`1/\sinh|\ell| =
     2e^{-|\ell|}/((1-e^{-|\ell|})(1+e^{-|\ell|}))` never overflows).
     """
-    lg = as_float_array(logits, "logits")
+    return continuous_bernoulli_log_norm_grad_unchecked(as_float_array(logits, "logits"))
+
+
+def continuous_bernoulli_log_norm_grad_unchecked(lg) -> np.ndarray:
+    """:func:`continuous_bernoulli_log_norm_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     a = np.abs(lg)
     small = a < CB_TAYLOR_BELOW
     a_big = np.where(small, 1, a)
@@ -282,9 +338,16 @@ def continuous_bernoulli_log_prob(x, logits) -> np.ndarray:
     (:func:`continuous_bernoulli_log_norm`); it integrates to 1 over :math:`[0, 1]^D`.
     """
     x = _data(x)
+    check_probability_targets(x, "x")
     logits = _param_like(logits, "logits", x)
-    return bernoulli_log_prob(x, logits) + np.sum(
-        np.broadcast_to(continuous_bernoulli_log_norm(logits), x.shape), axis=-1)
+    return continuous_bernoulli_log_prob_unchecked(x, logits)
+
+
+def continuous_bernoulli_log_prob_unchecked(x, logits) -> np.ndarray:
+    """:func:`continuous_bernoulli_log_prob` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    return bernoulli_log_prob_unchecked(x, logits) + np.sum(
+        np.broadcast_to(continuous_bernoulli_log_norm_unchecked(logits), x.shape), axis=-1)
 
 
 def continuous_bernoulli_log_prob_grad(x, logits, grad_out=None):
@@ -296,10 +359,18 @@ def continuous_bernoulli_log_prob_grad(x, logits, grad_out=None):
     (dlogits,)
     """
     x = _data(x)
+    check_probability_targets(x, "x")
     logits = _param_like(logits, "logits", x)
-    g = _upstream(grad_out, x.shape[:-1], x.dtype)
-    (dbern,) = bernoulli_log_prob_grad(x, logits, grad_out=grad_out)
-    dnorm = g * continuous_bernoulli_log_norm_grad(logits)
+    _upstream(grad_out, x.shape[:-1], x.dtype)
+    return continuous_bernoulli_log_prob_grad_unchecked(x, logits, grad_out)
+
+
+def continuous_bernoulli_log_prob_grad_unchecked(x, logits, grad_out=None):
+    """:func:`continuous_bernoulli_log_prob_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    g = _rows_upstream(grad_out, x.shape[:-1], x.dtype)
+    (dbern,) = bernoulli_log_prob_grad_unchecked(x, logits, grad_out)
+    dnorm = g * continuous_bernoulli_log_norm_grad_unchecked(logits)
     return (dbern + _unbroadcast(dnorm, logits.shape),)
 
 
@@ -318,7 +389,12 @@ def reparameterize(mu, logvar, eps) -> np.ndarray:
 
     ``mu``, ``logvar``, ``eps``: arrays of one shape ``(..., Z)``; returns ``z`` of that shape.
     """
-    mu, logvar, eps = _reparam_args(mu, logvar, eps)
+    return reparameterize_unchecked(*_reparam_args(mu, logvar, eps))
+
+
+def reparameterize_unchecked(mu, logvar, eps) -> np.ndarray:
+    """:func:`reparameterize` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     return mu + np.exp(0.5 * logvar) * eps
 
 
@@ -337,6 +413,13 @@ def reparameterize_grad(mu, logvar, eps, grad_out):
     g = as_float_array(grad_out, "grad_out")
     if g.shape != mu.shape:
         raise ValueError(f"grad_out: expected shape {mu.shape} (the shape of z), got {g.shape}")
+    return reparameterize_grad_unchecked(mu, logvar, eps, g)
+
+
+def reparameterize_grad_unchecked(mu, logvar, eps, grad_out):
+    """:func:`reparameterize_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    g = grad_out
     sigma = np.exp(0.5 * logvar)
     return g, g * (0.5 * sigma * eps), g * sigma
 
@@ -484,7 +567,12 @@ def kl_std_normal(mu, logvar) -> np.ndarray:
 
     ``mu``, ``logvar``: (..., D) -> (...). Computed with ``expm1`` so it is exactly 0 at the prior.
     """
-    mu, logvar = _std_args(mu, logvar)
+    return kl_std_normal_unchecked(*_std_args(mu, logvar))
+
+
+def kl_std_normal_unchecked(mu, logvar) -> np.ndarray:
+    """:func:`kl_std_normal` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
     return 0.5 * np.sum(np.expm1(logvar) - logvar + mu * mu, axis=-1)
 
 
@@ -497,5 +585,12 @@ def kl_std_normal_grad(mu, logvar, grad_out=None):
     (dmu, dlogvar)
     """
     mu, logvar = _std_args(mu, logvar)
-    g = _upstream(grad_out, mu.shape[:-1], mu.dtype)
+    _upstream(grad_out, mu.shape[:-1], mu.dtype)
+    return kl_std_normal_grad_unchecked(mu, logvar, grad_out)
+
+
+def kl_std_normal_grad_unchecked(mu, logvar, grad_out=None):
+    """:func:`kl_std_normal_grad` without its argument checks, on arrays already checked (the NumPy
+    backend of :mod:`elbo_edu.kernels` runs this on arrays the package built)."""
+    g = _rows_upstream(grad_out, mu.shape[:-1], mu.dtype)
     return g * mu, g * 0.5 * np.expm1(logvar)

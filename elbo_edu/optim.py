@@ -8,6 +8,10 @@ Adam (Kingma & Ba), with bias correction:
 
 .. math:: m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,
           \quad \theta \leftarrow \theta - \eta\,\frac{m/(1-\beta_1^t)}{\sqrt{v/(1-\beta_2^t)}+\epsilon}
+
+:class:`Adam` folds the bias corrections into the step size and hands every parameter to the
+seam's ``adam_update`` (:mod:`elbo_edu.kernels`); the update itself is written once, readably, as
+:func:`elbo_edu.kernels.numpy_backend.adam_update`, which the NumPy backend runs.
 """
 from __future__ import annotations
 
@@ -17,42 +21,9 @@ import numpy as np
 
 from . import kernels as K
 from ._checks import check_positive_float
-from .special import flush_subnormal
+from .kernels.numpy_backend import adam_update
 
-__all__ = ["Optimizer", "SGD", "Adam", "adam_update"]
-
-
-def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
-    r"""One Adam update of ``p`` and its moments ``m``, ``v``, in place (the readable reference
-    of the seam's ``adam_update``; the numba backend fuses it into one loop).
-
-    .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
-              \quad p \leftarrow p - m\cdot\frac{\text{step}}{\sqrt v + \hat\epsilon}
-
-    with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
-    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}`. ``p``, ``g``, ``m``, ``v``: arrays of
-    one shape and float dtype.
-
-    No subnormal number is kept or computed on the way (:func:`elbo_edu.special.flush_subnormal`;
-    on x86 an operation that meets one takes a slow path, chapter 09's aside):
-
-    * the moments are flushed to zero below the smallest normal number ``tiny``: for a weight
-      whose gradient stays zero they decay geometrically and would otherwise become subnormal;
-    * the update is computed as ``m * (step / (sqrt(v) + eps_hat))``, not ``step * m / ...``:
-      for a moment between ``tiny`` and ``tiny / step`` (about 65 zero-gradient steps of every
-      blank pixel's weights) the product ``step * m`` would be subnormal although ``m`` is not;
-    * an update below ``tiny`` is flushed too (it could only change a weight smaller than
-      ``2**24 * tiny`` in magnitude).
-    """
-    t = p.dtype.type
-    m *= t(b1)
-    m += t(1.0 - b1) * g
-    flush_subnormal(m)
-    v *= t(b2)
-    v += t(1.0 - b2) * (g * g)
-    flush_subnormal(v)
-    update = np.asarray(m * (t(step) / (np.sqrt(v) + t(eps_hat))))   # 0-d stays an array
-    p -= flush_subnormal(update)
+__all__ = ["Optimizer", "SGD", "Adam"]
 
 
 class Optimizer:
@@ -136,8 +107,9 @@ class Adam(Optimizer):
         step = self.lr * math.sqrt(1.0 - b2 ** self.t) / (1.0 - b1 ** self.t)
         eps_hat = self.eps * math.sqrt(1.0 - b2 ** self.t)
         fused, other = self._groups()
-        # the seam's adam_update: one fused loop per parameter with the numba backend
-        K.adam_update(fused, step, b1, b2, eps_hat)
+        # the seam's adam_update, one fused loop per parameter with the numba backend; called on
+        # the backend object unchecked: _groups admits only arrays that meet its contract
+        K.backend().adam_update(fused, step, b1, b2, eps_hat)
         for p, g, m, v in other:  # strided or mixed-dtype arrays handed in by the user
             adam_update(p, g.astype(p.dtype, copy=False), m, v, step, b1, b2, eps_hat)
 

@@ -1,6 +1,10 @@
 r"""Numerically stable elementary functions shared by layers, densities and estimators (public).
 
-``sigmoid``, ``softplus`` and ``logsumexp`` never overflow for large arguments;
+``sigmoid``, ``softplus`` and ``logsumexp`` never overflow for large arguments; the activations
+of chapter 02 are written here once, each beside its derivative (expressed through the output
+``y = f(x)``, so a backward pass needs only what forward returned), and :data:`ACTIVATIONS` maps
+their names to the pair — :mod:`elbo_edu.nn.activations` wraps them as modules and the NumPy
+backend of :mod:`elbo_edu.kernels` runs them;
 ``flush_subnormal`` sets numbers below the smallest normal float to zero (see the README's
 Performance section: subnormal arithmetic is many times slower on x86, so the hot loops never
 keep one). The chapters import these from here.
@@ -9,7 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LOG_2PI", "sigmoid", "softplus", "logsumexp", "flush_subnormal"]
+__all__ = ["LOG_2PI", "sigmoid", "softplus", "logsumexp", "flush_subnormal", "ACTIVATIONS",
+           "identity", "identity_derivative", "relu", "relu_derivative", "leaky_relu",
+           "leaky_relu_derivative", "tanh", "tanh_derivative", "sigmoid_derivative",
+           "softplus_derivative"]
 
 #: :math:`\log 2\pi`, the constant of every Gaussian log-density (defined here only).
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -41,3 +48,67 @@ def flush_subnormal(a: np.ndarray) -> np.ndarray:
     tiny = np.finfo(a.dtype).tiny
     a[np.abs(a) < tiny] = 0
     return a
+
+
+# ------------------------------------------------------------- activations (chapter 02, D2.4)
+# Each ``f(x, slope)`` and ``f_derivative(y, slope)`` with y = f(x); ``slope`` is used by
+# leaky_relu only (the others accept it so that every activation has one signature).
+def identity(x, slope=None):
+    """:math:`f(x) = x`."""
+    return x
+
+
+def identity_derivative(y, slope=None):
+    """:math:`f'(x) = 1`."""
+    return np.ones_like(y)
+
+
+def relu(x, slope=None):
+    """:math:`f(x) = \\max(x, 0)`."""
+    return np.maximum(x, x.dtype.type(0))
+
+
+def relu_derivative(y, slope=None):
+    """:math:`f'(x) = [y > 0]` (taken as 0 at the kink)."""
+    return (y > 0).astype(y.dtype)
+
+
+def leaky_relu(x, slope):
+    """:math:`f(x) = x` for :math:`x > 0`, ``slope * x`` otherwise."""
+    return np.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def leaky_relu_derivative(y, slope):
+    """:math:`f'(x) = 1` if :math:`y > 0`, else ``slope``."""
+    return np.where(y > 0, y.dtype.type(1), y.dtype.type(slope))
+
+
+def tanh(x, slope=None):
+    """:math:`f(x) = \\tanh x`."""
+    return np.tanh(x)
+
+
+def tanh_derivative(y, slope=None):
+    """:math:`f'(x) = 1 - y^2`."""
+    return 1 - y * y
+
+
+def sigmoid_derivative(y, slope=None):
+    """Of :func:`sigmoid`: :math:`f'(x) = y(1 - y)`."""
+    return y * (1 - y)
+
+
+def softplus_derivative(y, slope=None):
+    """Of :func:`softplus`: :math:`f'(x) = \\sigma(x) = 1 - e^{-y}`."""
+    return -np.expm1(-y)
+
+
+#: The activations by their name at the seam: ``name -> (function, derivative)``.
+ACTIVATIONS = {
+    "identity": (identity, identity_derivative),
+    "relu": (relu, relu_derivative),
+    "leaky_relu": (leaky_relu, leaky_relu_derivative),
+    "tanh": (tanh, tanh_derivative),
+    "sigmoid": (lambda x, slope=None: sigmoid(x), sigmoid_derivative),
+    "softplus": (lambda x, slope=None: softplus(x), softplus_derivative),
+}

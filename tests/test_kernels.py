@@ -45,7 +45,7 @@ def arrays(rng, dtype, shape=(7, 5), n=3, lo=-3.0, hi=3.0):
 # ----------------------------------------------------------------- backends agree ("agree")
 @pytest.mark.parametrize("act", ACTS)
 def test_agree_bias_act(rng, dtype, act):
-    """numba ``bias_act_*`` mirrors ``nn.ACTIVATION_MODULES[act].function`` / ``.derivative``."""
+    """numba ``bias_act_*`` mirrors the pair ``special.ACTIVATIONS[act]`` (function, derivative)."""
     h, dy, _ = arrays(rng, dtype)
     b = rng.uniform(-1, 1, 5).astype(dtype)
     y_nb, y_np = both(K.bias_act_forward, h, b, act, slope=0.1)

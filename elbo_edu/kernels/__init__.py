@@ -6,8 +6,8 @@ calls the same-named operation of the active **backend object**
 (:class:`~elbo_edu.kernels.interface.Backend`):
 
 * ``"numpy"`` (:class:`~elbo_edu.kernels.numpy_backend.NumpyBackend`): the package's readable
-  functions themselves (:mod:`elbo_edu.distributions`, :mod:`elbo_edu.nn.activations`,
-  :func:`elbo_edu.optim.adam_update`) — what a student reads is what runs;
+  functions themselves (:mod:`elbo_edu.distributions`, the activations of :mod:`elbo_edu.special`,
+  :func:`~elbo_edu.kernels.numpy_backend.adam_update`) — what a student reads is what runs;
 * ``"numba"`` (:class:`~elbo_edu.kernels.numba_backend.NumbaBackend`, the default): the same
   operations as fused compiled loops, each documented as "the same as <function>, fused".
 

@@ -13,7 +13,6 @@ dtypes are an error rather than a silent upcast (float32 training must stay floa
 from __future__ import annotations
 
 import contextlib
-import importlib
 import numbers
 import os
 import time
@@ -22,6 +21,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_positive_float
 from .interface import ACTIVATION_NAMES, Backend
+from .numpy_backend import NumpyBackend
 
 __all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "use_backend", "backend",
            "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
@@ -36,8 +36,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("numba", "numpy")
 ENV_VAR = "ELBO_EDU_BACKEND"
 
-_CLASSES = {"numba": (".numba_backend", "NumbaBackend"),
-            "numpy": (".numpy_backend", "NumpyBackend")}
 _state: dict = {"name": None, "object": None}
 _objects: dict = {}
 
@@ -73,11 +71,15 @@ def set_backend(name: str) -> str:
 def _load(name: str) -> Backend:
     obj = _objects.get(name)
     if obj is None:
-        module, cls = _CLASSES[name]
-        try:
-            obj = _objects[name] = getattr(importlib.import_module(module, __package__), cls)()
-        except ImportError as exc:  # pragma: no cover - numba is a hard dependency
-            raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+        if name == "numpy":
+            obj = NumpyBackend()
+        else:
+            try:   # numba is imported when first needed (``import elbo_edu`` stays fast)
+                from .numba_backend import NumbaBackend
+            except ImportError as exc:  # pragma: no cover - numba is a hard dependency
+                raise ValueError(f"name: the {name!r} backend is unavailable ({exc})") from exc
+            obj = NumbaBackend()
+        _objects[name] = obj
     return obj
 
 
@@ -315,7 +317,7 @@ def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
 # ------------------------------------------------------------------------------- Adam
 def adam_update(groups, step, b1, b2, eps_hat):
     r"""One Adam update in place for each ``(p, g, m, v)`` of ``groups``
-    (:func:`elbo_edu.optim.adam_update`, fused by the numba backend).
+    (:func:`elbo_edu.kernels.numpy_backend.adam_update`, fused by the numba backend).
 
     .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
               \quad p \leftarrow p - m\cdot\frac{\text{step}}{\sqrt v + \hat\epsilon}

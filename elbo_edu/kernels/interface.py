@@ -3,8 +3,9 @@ r"""The backend interface: the element-wise operations of a training step, and n
 A backend is an object with exactly these methods (same names, same signatures). Two exist:
 
 * :class:`~elbo_edu.kernels.numpy_backend.NumpyBackend` (``"numpy"``): each operation *is* the
-  package's readable function (:mod:`elbo_edu.distributions`, the activation modules of
-  :mod:`elbo_edu.nn.activations`, :func:`elbo_edu.optim.adam_update`), called on whole arrays;
+  package's readable function (:mod:`elbo_edu.distributions`, the activations of
+  :data:`elbo_edu.special.ACTIVATIONS`, :func:`elbo_edu.kernels.numpy_backend.adam_update`),
+  called on whole arrays;
 * :class:`~elbo_edu.kernels.numba_backend.NumbaBackend` (``"numba"``, the default): the same
   operations as fused compiled loops, each documented as "the same as <readable function>, fused".
 
@@ -18,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import inspect
 
+from ..special import ACTIVATIONS
+
 __all__ = ["Backend", "OPERATIONS", "ACTIVATION_NAMES"]
 
-#: The activation names the seam accepts (the same names as :data:`elbo_edu.nn.ACTIVATION_MODULES`).
-ACTIVATION_NAMES = ("identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus")
+#: The activation names the seam accepts (the keys of :data:`elbo_edu.special.ACTIVATIONS`).
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
 #: The operations of the interface, in the order a training step uses them.
 OPERATIONS = ("in_unit_interval", "bias_act_forward", "reparam_kl", "bernoulli_loglik_grad",
@@ -77,7 +80,7 @@ class Backend:
     # -- optimizer ----------------------------------------------------------------------------
     def adam_update(self, groups, step, b1, b2, eps_hat):
         """One Adam update in place for each ``(p, g, m, v)`` of ``groups`` (bias corrections
-        folded into ``step`` and ``eps_hat``; see :func:`elbo_edu.optim.adam_update`)."""
+        folded into ``step`` and ``eps_hat``; see :func:`elbo_edu.kernels.numpy_backend.adam_update`)."""
         raise NotImplementedError
 
     # -- evaluation ---------------------------------------------------------------------------

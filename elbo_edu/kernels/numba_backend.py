@@ -306,13 +306,13 @@ class NumbaBackend(Backend):
         return bool(_in_unit_interval(x, t(0), t(1)))
 
     def bias_act_forward(self, h, b, act, slope):
-        """The same as ``h + b`` then ``ACTIVATION_MODULES[act].function``, fused."""
+        """The same as ``h + b`` then ``special.ACTIVATIONS[act][0]`` (the function), fused."""
         t = h.dtype.type
         _bias_act_fwd(h, b, _CODES[act], t(slope), t(0), t(1))
         return h
 
     def bias_act_backward(self, dy, y, act, slope, out):
-        """The same as ``dy * ACTIVATION_MODULES[act].derivative(y)`` and its column sums, fused."""
+        """The same as ``dy * special.ACTIVATIONS[act][1](y)`` (the derivative) and its column sums, fused."""
         t = y.dtype.type
         db = np.empty(dy.shape[1], dtype=dy.dtype)
         _bias_act_bwd(dy, y, _CODES[act], t(slope), out, db, t(0), t(1))

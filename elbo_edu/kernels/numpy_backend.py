@@ -1,10 +1,13 @@
 r"""The ``"numpy"`` backend: every operation of the seam is the package's readable function.
 
 Nothing here is a second copy of a formula: each method calls the function a student reads in
-:mod:`elbo_edu.nn.activations` (the activation's ``function`` / ``derivative``),
-:mod:`elbo_edu.distributions` (log-densities, KL, the reparameterization of chapter 08) or
-:mod:`elbo_edu.optim` (:func:`~elbo_edu.optim.adam_update`), and writes the result where the
-interface asks for it. Gradients are flushed of subnormal numbers
+:mod:`elbo_edu.special` (the activations and their derivatives, :data:`~elbo_edu.special.ACTIVATIONS`,
+which :mod:`elbo_edu.nn.activations` wraps as modules) or :mod:`elbo_edu.distributions`
+(log-densities, KL, the reparameterization of chapter 08; their ``*_unchecked`` cores, as the
+arguments were checked by the public seam or built by the package), and writes the result where
+the interface asks for it. The two formulas with no home below the seam are written here, once:
+:func:`adam_update` (one Adam step, which :class:`elbo_edu.optim.Adam` hands to the seam) and
+the kernel density estimate. Gradients are flushed of subnormal numbers
 (:func:`elbo_edu.special.flush_subnormal`), as the numba kernels do.
 """
 from __future__ import annotations
@@ -12,12 +15,48 @@ from __future__ import annotations
 import numpy as np
 
 from .. import distributions as D
-from ..nn.activations import ACTIVATION_MODULES
-from ..optim import adam_update
-from ..special import LOG_2PI, flush_subnormal, logsumexp
+from ..special import ACTIVATIONS, LOG_2PI, flush_subnormal, logsumexp
 from .interface import Backend
 
-__all__ = ["NumpyBackend"]
+__all__ = ["NumpyBackend", "adam_update"]
+
+#: A NaN or inf output gives a NaN log-likelihood silently, as in the numba kernels; the
+#: likelihood that called names the array (:meth:`elbo_edu.likelihoods.Likelihood.log_prob`).
+_QUIET = dict(invalid="ignore", over="ignore")
+
+
+def adam_update(p, g, m, v, step, b1, b2, eps_hat) -> None:
+    r"""One Adam update of ``p`` and its moments ``m``, ``v``, in place (chapter 09; the readable
+    reference of the seam's ``adam_update``, used by :class:`elbo_edu.optim.Adam`; the numba
+    backend fuses it into one loop).
+
+    .. math:: m \leftarrow \beta_1 m + (1-\beta_1)g,\quad v \leftarrow \beta_2 v + (1-\beta_2)g^2,
+              \quad p \leftarrow p - m\cdot\frac{\text{step}}{\sqrt v + \hat\epsilon}
+
+    with the bias corrections folded into ``step`` :math:`=\eta\sqrt{1-\beta_2^t}/(1-\beta_1^t)`
+    and ``eps_hat`` :math:`=\epsilon\sqrt{1-\beta_2^t}`. ``p``, ``g``, ``m``, ``v``: arrays of
+    one shape and float dtype.
+
+    No subnormal number is kept or computed on the way (:func:`elbo_edu.special.flush_subnormal`;
+    on x86 an operation that meets one takes a slow path, chapter 09's aside):
+
+    * the moments are flushed to zero below the smallest normal number ``tiny``: for a weight
+      whose gradient stays zero they decay geometrically and would otherwise become subnormal;
+    * the update is computed as ``m * (step / (sqrt(v) + eps_hat))``, not ``step * m / ...``:
+      for a moment between ``tiny`` and ``tiny / step`` (about 65 zero-gradient steps of every
+      blank pixel's weights) the product ``step * m`` would be subnormal although ``m`` is not;
+    * an update below ``tiny`` is flushed too (it could only change a weight smaller than
+      ``2**24 * tiny`` in magnitude).
+    """
+    t = p.dtype.type
+    m *= t(b1)
+    m += t(1.0 - b1) * g
+    flush_subnormal(m)
+    v *= t(b2)
+    v += t(1.0 - b2) * (g * g)
+    flush_subnormal(v)
+    update = np.asarray(m * (t(step) / (np.sqrt(v) + t(eps_hat))))   # 0-d stays an array
+    p -= flush_subnormal(update)
 
 
 def _rows(value, x):
@@ -35,38 +74,41 @@ class NumpyBackend(Backend):
 
     def bias_act_forward(self, h, b, act, slope):
         np.add(h, b, out=h)
-        h[...] = ACTIVATION_MODULES[act].function(h, slope)
+        h[...] = ACTIVATIONS[act][0](h, slope)
         return h
 
     def bias_act_backward(self, dy, y, act, slope, out):
-        np.multiply(dy, ACTIVATION_MODULES[act].derivative(y, slope), out=out)
+        np.multiply(dy, ACTIVATIONS[act][1](y, slope), out=out)
         return out, out.sum(axis=0)
 
     def bernoulli_loglik_grad(self, x, logits, scale, out):
-        logp = D.bernoulli_log_prob(x, logits)
-        (d,) = D.bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.bernoulli_log_prob_unchecked(x, logits)
+            (d,) = D.bernoulli_log_prob_grad_unchecked(x, logits, _rows(scale, x))
         out[...] = d
         return logp, flush_subnormal(out)
 
     def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
-        logp = D.continuous_bernoulli_log_prob(x, logits)
-        (d,) = D.continuous_bernoulli_log_prob_grad(x, logits, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.continuous_bernoulli_log_prob_unchecked(x, logits)
+            (d,) = D.continuous_bernoulli_log_prob_grad_unchecked(x, logits, _rows(scale, x))
         out[...] = d
         return logp, flush_subnormal(out)
 
     def gaussian_loglik_grad(self, x, mean, logvar, scale, out):
-        logp = D.gaussian_log_prob(x, mean, logvar)
-        _, dmean, dlogvar = D.gaussian_log_prob_grad(x, mean, logvar, grad_out=_rows(scale, x))
+        with np.errstate(**_QUIET):
+            logp = D.gaussian_log_prob_unchecked(x, mean, logvar)
+            _, dmean, dlogvar = D.gaussian_log_prob_grad_unchecked(x, mean, logvar, _rows(scale, x))
         out[...] = dmean
         return logp, flush_subnormal(out), dlogvar
 
     def reparam_kl(self, mu, logvar, eps, out):
-        out[...] = D.reparameterize(mu, logvar, eps)
-        return out, D.kl_std_normal(mu, logvar)
+        out[...] = D.reparameterize_unchecked(mu, logvar, eps)
+        return out, D.kl_std_normal_unchecked(mu, logvar)
 
     def reparam_kl_backward(self, dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
-        dmu, dlogvar, _ = D.reparameterize_grad(mu, logvar, eps, dz)
-        dmu_kl, dlogvar_kl = D.kl_std_normal_grad(mu, logvar, grad_out=_rows(kl_scale, mu))
+        dmu, dlogvar, _ = D.reparameterize_grad_unchecked(mu, logvar, eps, dz)
+        dmu_kl, dlogvar_kl = D.kl_std_normal_grad_unchecked(mu, logvar, _rows(kl_scale, mu))
         np.add(dmu, dmu_kl, out=dmu_out)
         np.add(dlogvar, dlogvar_kl, out=dlogvar_out)
         return dmu_out, dlogvar_out

@@ -1,11 +1,12 @@
 r"""Element-wise activations, each a module of its own so it can be gradient-checked alone
 (chapter 02, D2.4).
 
-Each activation is two formulas, written once as the static methods ``function(x, slope)`` and
-``derivative(y, slope)``; the derivative is expressed through the *output* :math:`y = f(x)`, so
-backward needs only what forward returned. The NumPy backend of :mod:`elbo_edu.kernels` calls
-exactly these methods (a :class:`~elbo_edu.nn.Dense` layer's ``activation=`` argument names one
-of them), the numba backend fuses the same formulas into the bias addition.
+Each activation is two formulas, ``function(x, slope)`` and ``derivative(y, slope)``, written
+once in :mod:`elbo_edu.special` (:data:`~elbo_edu.special.ACTIVATIONS`) and used here as the
+module's static methods; the derivative is expressed through the *output* :math:`y = f(x)`, so
+backward needs only what forward returned. The NumPy backend of :mod:`elbo_edu.kernels` runs the
+same two functions (a :class:`~elbo_edu.nn.Dense` layer's ``activation=`` argument names one of
+them), the numba backend fuses the same formulas into the bias addition.
 
 =========  ==========================================  ==========================================
 module     forward :math:`y = f(x)`                    derivative :math:`f'(x)` through :math:`y`
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import special as S
 from ..special import sigmoid, softplus
 from .module import Module
 
@@ -66,34 +68,20 @@ class ReLU(Activation):
     """Rectified linear unit :math:`\\max(x, 0)` (derivative taken as 0 at 0)."""
 
     name = "relu"
-
-    @staticmethod
-    def function(x, slope=None):
-        return np.maximum(x, x.dtype.type(0))
-
-    @staticmethod
-    def derivative(y, slope=None):
-        return (y > 0).astype(y.dtype)
+    function, derivative = map(staticmethod, S.ACTIVATIONS["relu"])
 
 
 class LeakyReLU(Activation):
     """:math:`x` for positive inputs and ``slope * x`` otherwise."""
 
     name = "leaky_relu"
+    function, derivative = map(staticmethod, S.ACTIVATIONS["leaky_relu"])
 
     def __init__(self, slope: float = 0.01):
         super().__init__()
         if not np.isfinite(slope) or slope < 0:
             raise ValueError(f"slope: expected a finite non-negative number, got {slope!r}")
         self.slope = float(slope)
-
-    @staticmethod
-    def function(x, slope):
-        return np.where(x > 0, x, x * x.dtype.type(slope))
-
-    @staticmethod
-    def derivative(y, slope):
-        return np.where(y > 0, y.dtype.type(1), y.dtype.type(slope))
 
     def __repr__(self):
         return f"LeakyReLU(slope={self.slope})"
@@ -103,56 +91,28 @@ class Tanh(Activation):
     """Hyperbolic tangent; derivative :math:`1 - \\tanh^2 x`."""
 
     name = "tanh"
-
-    @staticmethod
-    def function(x, slope=None):
-        return np.tanh(x)
-
-    @staticmethod
-    def derivative(y, slope=None):
-        return 1 - y * y
+    function, derivative = map(staticmethod, S.ACTIVATIONS["tanh"])
 
 
 class Sigmoid(Activation):
     """Logistic function; derivative :math:`\\sigma(x)(1 - \\sigma(x))`."""
 
     name = "sigmoid"
-
-    @staticmethod
-    def function(x, slope=None):
-        return sigmoid(x)
-
-    @staticmethod
-    def derivative(y, slope=None):
-        return y * (1 - y)
+    function, derivative = map(staticmethod, S.ACTIVATIONS["sigmoid"])
 
 
 class Softplus(Activation):
     """:math:`\\log(1 + e^x)`, a smooth ReLU; derivative :math:`\\sigma(x) = 1 - e^{-y}`."""
 
     name = "softplus"
-
-    @staticmethod
-    def function(x, slope=None):
-        return softplus(x)
-
-    @staticmethod
-    def derivative(y, slope=None):
-        return -np.expm1(-y)
+    function, derivative = map(staticmethod, S.ACTIVATIONS["softplus"])
 
 
 class Identity(Activation):
     """The identity map (useful as a placeholder output activation)."""
 
     name = "identity"
-
-    @staticmethod
-    def function(x, slope=None):
-        return x
-
-    @staticmethod
-    def derivative(y, slope=None):
-        return np.ones_like(y)
+    function, derivative = map(staticmethod, S.ACTIVATIONS["identity"])
 
 
 #: Activation modules by their name at the seam (``Dense(..., activation=name)``).

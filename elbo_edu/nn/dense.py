@@ -3,8 +3,9 @@ r"""The dense layer :math:`y = f(xW + b)`: an affine map and the activation it f
 
 ``Dense(n_in, n_out, activation="relu")`` says what it fuses: the matrix product goes to BLAS,
 then the bias and the activation are applied in place by one operation of the backend seam
-(:func:`elbo_edu.kernels.bias_act_forward`), whose NumPy version calls the activation module's own
-``function`` and whose numba version is the same formulas in one loop. It is what
+(the operation of :func:`elbo_edu.kernels.bias_act_forward`, called on the backend object
+directly: the layer's own arrays need no argument check), whose NumPy version runs the
+activation's readable ``function`` and whose numba version is the same formulas in one loop. It is what
 :func:`mlp` (below) builds; :class:`~elbo_edu.nn.Linear` is ``Dense`` without activation.
 """
 from __future__ import annotations
@@ -77,7 +78,9 @@ class Dense(Module):
             raise ValueError(f"x: expected shape (N, {self.n_in}), got {x.shape}")
         x = x.astype(self.dtype, copy=False)
         y = x @ self._own_params["W"]          # fresh, C-contiguous, self.dtype
-        K.bias_act_forward(y, self._own_params["b"], self.activation, slope=self.slope)
+        # the backend directly: y and b are this layer's own arrays, which meet the seam's
+        # contract by construction (the public kernels.bias_act_forward would check them again)
+        K.backend().bias_act_forward(y, self._own_params["b"], self.activation, self.slope)
         self._save(x, y)
         return y
 
@@ -99,7 +102,9 @@ class Dense(Module):
         if self.activation == "identity":
             dpre, db = dy, dy.sum(axis=0)
         else:
-            dpre, db = K.bias_act_backward(dy, y, self.activation, slope=self.slope)
+            # unchecked as in forward: dy was just made C-contiguous in self.dtype, y is ours
+            dpre, db = K.backend().bias_act_backward(dy, y, self.activation, self.slope,
+                                                     np.empty_like(y))
         gW, gb = self._own_grads["W"], self._own_grads["b"]
         if overwrite:
             np.matmul(x.T, dpre, out=gW)
