@@ -31,7 +31,6 @@ import numpy as np
 from ._checks import as_float_array, check_positive_int
 from .distributions import gaussian_entropy
 from .nn import Module
-from .optim import Adam
 from .vae import reparameterize, reparameterize_grad
 
 __all__ = ["PlanarFlow", "tanh_ridge_log_density", "fit_planar_flow"]
@@ -111,34 +110,29 @@ def tanh_ridge_log_density(z, scale: float = 2.0, sd: float = 0.3):
     return logp, g
 
 
-def fit_planar_flow(log_target, *, dim: int = 2, flow: bool = True, steps: int = 3000,
-                    batch: int = 256, lr: float = 0.01, seed: int = 0):
-    r"""Fit :math:`q = f_\#\mathcal N(m, \operatorname{diag}e^{\ell})` (or the Gaussian alone,
-    ``flow=False``) to ``log_target(z) -> (log p, dlog p/dz)`` by Adam on reparameterized ELBO
-    gradients (``batch`` samples per step).
+class _PlanarFlowELBO:
+    """The negative ELBO of :func:`fit_planar_flow` as an objective of :func:`elbo_edu.train.fit`:
+    ``params``/``grads`` (``m``, ``logvar`` and ``flow.*``) and ``loss_and_grads(rng=...)``,
+    one fresh batch of noise per call."""
 
-    Returns ``(params, flow_layer_or_None, elbo_trace (steps,))``, ``params`` = {"m", "logvar"}.
-    """
-    steps, batch, dim = (check_positive_int(v, n) for v, n in
-                         ((steps, "steps"), (batch, "batch"), (dim, "dim")))
-    rng = np.random.default_rng(seed)
-    q = {"m": np.zeros(dim), "logvar": np.zeros(dim)}
-    dq = {k: np.zeros_like(v) for k, v in q.items()}
-    layer = PlanarFlow(dim, rng=rng) if flow else None
-    params, grads = dict(q), dict(dq)
-    if layer is not None:
-        params.update({f"flow.{k}": v for k, v in layer.params.items()})
-        grads.update({f"flow.{k}": v for k, v in layer.grads.items()})
-    opt = Adam(params, grads, lr=lr)
-    trace = np.empty(steps)
-    for s in range(steps):
-        eps = rng.standard_normal((batch, dim))
+    def __init__(self, log_target, dim: int, batch: int, layer):
+        self.log_target, self.dim, self.batch, self.layer = log_target, dim, batch, layer
+        self.q = {"m": np.zeros(dim), "logvar": np.zeros(dim)}
+        self._dq = {k: np.zeros_like(v) for k, v in self.q.items()}
+        self.params, self.grads = dict(self.q), dict(self._dq)
+        if layer is not None:
+            self.params.update({f"flow.{k}": v for k, v in layer.params.items()})
+            self.grads.update({f"flow.{k}": v for k, v in layer.grads.items()})
+
+    def loss_and_grads(self, rng):
+        q, dq, layer, batch = self.q, self._dq, self.layer, self.batch
+        eps = rng.standard_normal((batch, self.dim))
         mu, lv = np.broadcast_to(q["m"], eps.shape), np.broadcast_to(q["logvar"], eps.shape)
         z0 = reparameterize(mu, lv, eps)
         z1 = layer.forward(z0) if layer is not None else z0
-        logp, dz1 = log_target(z1)
+        logp, dz1 = self.log_target(z1)
         logdet = layer.logdet if layer is not None else 0.0
-        trace[s] = float(np.mean(logp + logdet) + gaussian_entropy(q["logvar"]))
+        elbo = float(np.mean(logp + logdet) + gaussian_entropy(q["logvar"]))
         # minimise -ELBO: upstream gradients -1/batch for log p and for the log-determinant
         g = -dz1 / batch
         if layer is not None:
@@ -147,5 +141,23 @@ def fit_planar_flow(log_target, *, dim: int = 2, flow: bool = True, steps: int =
         dmu, dlv, _ = reparameterize_grad(mu, lv, eps, g)
         dq["m"][...] = dmu.sum(axis=0)
         dq["logvar"][...] = dlv.sum(axis=0) - 0.5                # -dH/dlogvar
-        opt.step()
-    return q, layer, trace
+        return -elbo, self.grads
+
+
+def fit_planar_flow(log_target, *, dim: int = 2, flow: bool = True, steps: int = 3000,
+                    batch: int = 256, lr: float = 0.01, seed: int = 0):
+    r"""Fit :math:`q = f_\#\mathcal N(m, \operatorname{diag}e^{\ell})` (or the Gaussian alone,
+    ``flow=False``) to ``log_target(z) -> (log p, dlog p/dz)`` by Adam on reparameterized ELBO
+    gradients (``batch`` samples per step; :func:`elbo_edu.train.fit` without data).
+
+    Returns ``(params, flow_layer_or_None, elbo_trace (steps,))``, ``params`` = {"m", "logvar"}.
+    """
+    from .train import fit
+
+    steps, batch, dim = (check_positive_int(v, n) for v, n in
+                         ((steps, "steps"), (batch, "batch"), (dim, "dim")))
+    rng = np.random.default_rng(seed)
+    layer = PlanarFlow(dim, rng=rng) if flow else None
+    objective = _PlanarFlowELBO(log_target, dim, batch, layer)
+    trace = -np.array(fit(objective, None, epochs=steps, lr=lr, rng=rng))
+    return objective.q, layer, trace

@@ -39,7 +39,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .optim import Adam
 from .run import RunFolder
 
-__all__ = ["train", "train_epoch", "evaluate", "TrainState", "TrainingDiverged",
+__all__ = ["fit", "train", "train_epoch", "evaluate", "TrainState", "TrainingDiverged",
            "TrainingInterrupted", "kl_weight"]
 
 
@@ -70,7 +70,8 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
           kl_warmup_epochs: int = 0, seed: int = 0, out_dir=None, progress: bool = True,
           binarize: str | None = None, resume_from=None, eval_batch_size: int = 1000,
           eval_seed: int = 0, log=None, run_info: dict | None = None,
-          overwrite: bool = False) -> list[dict]:
+          overwrite: bool = False, objective: str = "elbo", k: int = 1,
+          free_bits: float | None = None, adam_eps: float = 1e-8) -> list[dict]:
     """Train ``model`` with Adam on minibatches of ``data``; return the per-epoch metrics.
 
     Parameters
@@ -92,9 +93,10 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         first checkpoint on). None writes nothing.
     progress : bool
         A tqdm progress bar (shown only on a terminal or in a notebook).
-    binarize : None or "dynamic"
-        "dynamic" draws x ~ Bernoulli(grey levels) for every minibatch; the test set is
-        binarized once with ``eval_seed``.
+    binarize : None, "dynamic" or "static"
+        "dynamic" draws x ~ Bernoulli(grey levels) for every minibatch; "static" draws one
+        binarization of the training set once (seed ``eval_seed``) and keeps it. Either way the
+        test set is binarized once with ``eval_seed``.
     resume_from : path or None
         A run folder or checkpoint to continue from (model config and training settings must
         match); continues an interrupted epoch where it stopped.
@@ -105,12 +107,18 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         Extra entries for ``config.json`` (the CLI records the data set there).
     overwrite : bool
         Replace a run already in ``out_dir`` (only once this run saves its first checkpoint).
+    objective, k, free_bits : the training objective (:func:`elbo_edu.objectives.make_objective`):
+        ``"elbo"`` (the ``k``-sample ELBO), ``"iwae"`` (the IWAE_k bound) or ``"free-bits"``
+        (the KL clamped at ``free_bits`` nats per dimension).
+    adam_eps : float
+        Adam's ε (1e-8 by default; the IWAE paper used 1e-4).
 
     Returns
     -------
     list of dict, one per epoch (all epochs of the run when resuming), with ``epoch``,
-    ``train_loss``, ``train_recon``, ``train_kl`` (averages over the epoch's minibatches, loss =
-    recon + beta*kl with the final beta), ``test_loss``, ``test_recon``, ``test_kl`` (None without
+    ``objective``, ``train_loss``, ``train_recon``, ``train_kl`` (averages over the epoch's
+    minibatches; for the ELBO loss = recon + beta*kl with the final beta, otherwise the mean of
+    the objective's loss), ``test_loss``, ``test_recon``, ``test_kl`` (None without
     a test set), ``beta`` (the KL weight at the end of the epoch), ``steps`` and ``seconds`` (wall
     time of the training pass; evaluation and checkpointing excluded).
 
@@ -126,7 +134,8 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     """
     settings = _check_settings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                                kl_warmup_epochs=kl_warmup_epochs, binarize=binarize,
-                               eval_batch_size=eval_batch_size, eval_seed=eval_seed)
+                               eval_batch_size=eval_batch_size, eval_seed=eval_seed,
+                               objective=objective, k=k, free_bits=free_bits, adam_eps=adam_eps)
     x_train, x_test = _prepare_data(model, data, binarize, eval_seed)
     state = TrainState.start(model, settings, resume_from, info=run_info)
     run = None if out_dir is None else RunFolder(out_dir, resume=resume_from is not None and
@@ -176,13 +185,14 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
     from .data import binarize_dynamic
 
     model, opt, rng, s = state.model, state.opt, state.rng, state.settings
+    objective = state.objective
     signals = signals if signals is not None else _StopSignals()
     n, bs = len(x_train), s["batch_size"]
     steps = math.ceil(n / bs)
     with signals.deferred():
         if state.partial is None:  # a fresh epoch: its order, drawn from the shared generator
             state.partial = {"perm": rng.permutation(n), "step": 0, "recon_sum": 0.0,
-                             "kl_sum": 0.0, "seconds": 0.0}
+                             "kl_sum": 0.0, "loss_sum": 0.0, "seconds": 0.0}
         p = state.partial
         state.rng_at_step = rng.bit_generator.state
     bar = _progress_bar(progress, steps, p["step"], f"epoch {epoch + 1}/{s['epochs']}")
@@ -192,10 +202,12 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
             if signals.count:  # a signal during the previous step: stop between two steps
                 raise KeyboardInterrupt
             idx = p["perm"][p["step"] * bs:(p["step"] + 1) * bs]
-            xb = x_train[idx] if s["binarize"] is None else binarize_dynamic(x_train[idx], rng)
+            xb = x_train[idx] if s["binarize"] != "dynamic" else binarize_dynamic(x_train[idx],
+                                                                                   rng)
             beta = kl_weight(epoch * steps + p["step"], model.beta, s["kl_warmup_epochs"] * steps)
+            kw = {"beta": beta} if getattr(objective, "uses_beta", True) else {}
             try:  # the data were checked: an error in here is an overflow inside the model
-                loss, _ = model.loss_and_grads(xb, rng=rng, beta=beta)
+                loss, _ = objective.loss_and_grads(xb, rng=rng, **kw)
             except (ValueError, FloatingPointError):
                 loss = float("nan")
             if not math.isfinite(loss):
@@ -203,8 +215,9 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
                                                  f"{epoch + 1}, step {p['step'] + 1}", run))
             with signals.deferred():  # the update and the bookkeeping happen whole, or not
                 opt.step()
-                p["recon_sum"] += model.last.recon * len(idx)
-                p["kl_sum"] += model.last.kl * len(idx)
+                p["recon_sum"] += objective.last.recon * len(idx)
+                p["kl_sum"] += objective.last.kl * len(idx)
+                p["loss_sum"] = p.get("loss_sum", 0.0) + loss * len(idx)
                 p["step"] += 1
                 state.rng_at_step = rng.bit_generator.state
             bar.update(1)
@@ -223,12 +236,94 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
         raise TrainingDiverged(_diverged(state, f"a parameter became NaN or infinite during "
                                          f"epoch {epoch + 1}", run))
     state.partial = None
-    return {"epoch": epoch + 1, "train_loss": (p["recon_sum"] + model.beta * p["kl_sum"]) / n,
+    train_loss = (p["recon_sum"] + model.beta * p["kl_sum"]) / n if s["objective"] == "elbo" \
+        else p["loss_sum"] / n
+    return {"epoch": epoch + 1, "objective": s["objective"], "train_loss": train_loss,
             "train_recon": p["recon_sum"] / n, "train_kl": p["kl_sum"] / n,
             "test_loss": None, "test_recon": None, "test_kl": None,
             "beta": kl_weight(epoch * steps + steps - 1, model.beta,
                               s["kl_warmup_epochs"] * steps), "steps": steps,
             "seconds": p["seconds"]}
+
+
+# ------------------------------------------------------------------------ the loop in memory
+def fit(objective, data=None, *, epochs: int, batch_size: int | None = 128, lr=1e-3,
+        rng: np.random.Generator | None = None, order_rng: np.random.Generator | None = None,
+        adam_eps: float = 1e-8, beta=None, on_epoch=None) -> list:
+    r"""Minimise ``objective`` with Adam over shuffled minibatches, in memory (no run folder).
+
+    The loop every model and experiment of the package trains with (like CS231n's ``Solver``):
+    one epoch is one pass over a fresh permutation of the rows; each step calls
+    ``objective.loss_and_grads(*batch, rng=rng[, beta=...])`` and takes one Adam step on
+    ``objective.params`` with ``objective.grads``. :func:`train` is the same loop with
+    checkpoints, resume, metrics and signals.
+
+    Parameters
+    ----------
+    objective : object with ``params``, ``grads`` and ``loss_and_grads``
+        A model (``VAE``, ``CVAE``, ...) or an :class:`elbo_edu.objectives.Objective`.
+    data : array (N, ...), tuple of arrays sharing N, or None
+        The rows (a tuple is indexed together, e.g. images and labels, and passed as separate
+        arguments). None: a data-free objective, called ``loss_and_grads(rng=rng)`` once per
+        "epoch" (``epochs`` is then the number of steps).
+    epochs : int >= 1
+    batch_size : int or None
+        Rows per step (None: the whole data set, no shuffling).
+    lr : float or callable
+        Adam's step size, or ``lr(step) -> float`` for a schedule.
+    rng : numpy.random.Generator or None
+        Passed to ``loss_and_grads`` (the noise); also draws the data order unless ``order_rng``
+        is given. None: no ``rng`` argument is passed.
+    order_rng : numpy.random.Generator, optional
+        A separate source of the data order (so that objectives drawing different amounts of
+        noise still see the data in the same order).
+    adam_eps : float
+        Adam's ε.
+    beta : callable or None
+        ``beta(step) -> float``, the KL weight passed to every step (KL warm-up).
+    on_epoch : callable or None
+        ``on_epoch(objective)`` after every epoch; its return values are collected.
+
+    Returns
+    -------
+    list : the mean training loss of each epoch, or, with ``on_epoch``, its return values.
+    """
+    epochs = check_positive_int(epochs, "epochs")
+    schedule = lr if callable(lr) else None
+    opt = Adam(objective.params, objective.grads,
+               lr=schedule(0) if schedule is not None else check_positive_float(lr, "lr"),
+               eps=adam_eps)
+    arrays = None if data is None else (data if isinstance(data, tuple) else (data,))
+    n = None if arrays is None else len(arrays[0])
+    if arrays is not None and any(len(a) != n for a in arrays):
+        raise ValueError(f"data: expected arrays with the same number of rows, got "
+                         f"{[len(a) for a in arrays]}")
+    if batch_size is not None:
+        batch_size = check_positive_int(batch_size, "batch_size")
+    order_rng = rng if order_rng is None else order_rng
+    kw = {} if rng is None else {"rng": rng}
+    history, step = [], 0
+    for _ in range(epochs):
+        total = 0.0
+        if arrays is None:
+            batches = [()]
+        elif batch_size is None:
+            batches = [arrays]
+        else:
+            order = order_rng.permutation(n)
+            batches = (tuple(a[order[i:i + batch_size]] for a in arrays)
+                       for i in range(0, n, batch_size))
+        for batch in batches:
+            if schedule is not None:
+                opt.lr = schedule(step)
+            extra = kw if beta is None else dict(kw, beta=beta(step))
+            loss, _ = objective.loss_and_grads(*batch, **extra)
+            opt.step()
+            step += 1
+            total += float(loss) * (len(batch[0]) if batch else 1)
+        mean = total / (n if arrays is not None else 1)
+        history.append(on_epoch(objective) if on_epoch is not None else mean)
+    return history
 
 
 # ---------------------------------------------------------------------------------- evaluation
@@ -317,6 +412,7 @@ class TrainState:
     """
     model: object
     opt: Adam
+    objective: object
     rng: np.random.Generator
     settings: dict
     history: list = field(default_factory=list)
@@ -328,7 +424,14 @@ class TrainState:
     def start(cls, model, settings: dict, resume_from=None, info=None) -> "TrainState":
         """A fresh state, or the state saved in ``resume_from`` (checked against ``model`` and
         ``settings``). ``info``: extra entries of the config and the checkpoint's metadata."""
-        state = cls(model, Adam(model.params, model.grads, lr=settings["lr"]),
+        from .objectives import make_objective
+
+        objective = make_objective(model, settings["objective"], settings["k"],
+                                   settings["free_bits"])
+        if objective.name == "elbo" and objective.k == 1:
+            objective = model    # the same objective, through the model's own method
+        state = cls(model, Adam(model.params, model.grads, lr=settings["lr"],
+                                eps=settings["adam_eps"]), objective,
                     np.random.default_rng(settings["seed"]), dict(settings),
                     info=dict(info or {}))
         if resume_from is not None:
@@ -349,8 +452,8 @@ class TrainState:
                              f"{meta['model']}, not {self.model.config()}")
         old = meta["train"]
         for key in ("batch_size", "lr", "kl_warmup_epochs", "binarize", "eval_batch_size",
-                    "eval_seed"):
-            if old.get(key) != self.settings[key]:
+                    "eval_seed", "objective", "k", "free_bits", "adam_eps"):
+            if old.get(key, SETTING_DEFAULTS.get(key)) != self.settings[key]:
                 raise ValueError(f"resume_from: the run used {key}={old.get(key)!r}; resuming "
                                  f"with {key}={self.settings[key]!r} would not continue it")
         done = len(meta["history"])
@@ -403,6 +506,10 @@ def _check_seed(value, name: str) -> int:
     return int(value)
 
 
+#: settings a run made before they existed used implicitly
+SETTING_DEFAULTS = {"objective": "elbo", "k": 1, "free_bits": None, "adam_eps": 1e-8}
+
+
 def _check_settings(**s) -> dict:
     s["epochs"] = check_positive_int(s["epochs"], "epochs")
     s["batch_size"] = check_positive_int(s["batch_size"], "batch_size")
@@ -411,15 +518,20 @@ def _check_settings(**s) -> dict:
     s["seed"] = _check_seed(s["seed"], "seed")
     s["eval_batch_size"] = check_positive_int(s["eval_batch_size"], "eval_batch_size")
     s["eval_seed"] = _check_seed(s["eval_seed"], "eval_seed")
-    if s["binarize"] not in (None, "dynamic"):
-        raise ValueError(f"binarize: expected None or 'dynamic', got {s['binarize']!r}")
+    if s["binarize"] not in (None, "dynamic", "static"):
+        raise ValueError(f"binarize: expected None, 'dynamic' or 'static', got {s['binarize']!r}")
+    s["k"] = check_positive_int(s["k"], "k")
+    s["adam_eps"] = check_positive_float(s["adam_eps"], "adam_eps")
+    if s["free_bits"] is not None:
+        s["free_bits"] = float(s["free_bits"])
     return {k: s[k] for k in ("epochs", "batch_size", "lr", "kl_warmup_epochs", "seed",
-                              "binarize", "eval_batch_size", "eval_seed")}
+                              "binarize", "eval_batch_size", "eval_seed", "objective", "k",
+                              "free_bits", "adam_eps")}
 
 
 def _prepare_data(model, data, binarize, eval_seed):
     """Checked ``(x_train, x_test)`` from a Dataset, a pair or one array (test may be None)."""
-    from .data import binarize_dynamic
+    from .data import binarize_dynamic, binarize_static_sample
 
     if hasattr(data, "x_train"):
         x_train, x_test = data.x_train, getattr(data, "x_test", None)
@@ -433,11 +545,16 @@ def _prepare_data(model, data, binarize, eval_seed):
     x_train = model.check_input(x_train, "data.x_train")
     if len(x_train) == 0:
         raise ValueError("data.x_train: expected at least one row, got 0")
+    if binarize is not None and not model.likelihood.targets_in_unit_interval:
+        raise ValueError(f"binarize: binary targets need a Bernoulli-type likelihood, not "
+                         f"{model.likelihood.name!r}")
+    if binarize == "static":
+        x_train = binarize_static_sample(x_train, seed=eval_seed)
     if x_test is not None:
         x_test = model.check_input(x_test, "data.x_test")
         if len(x_test) == 0:
             raise ValueError("data.x_test: expected at least one row (or None), got 0")
-        if binarize == "dynamic":
+        if binarize is not None:
             x_test = binarize_dynamic(x_test, np.random.default_rng(eval_seed))
     return x_train, x_test
 

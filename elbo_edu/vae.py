@@ -22,14 +22,13 @@ through the reparameterization (:math:`\partial z/\partial\mu = 1`,
 (D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions`,
 :mod:`elbo_edu.likelihoods` or :mod:`elbo_edu.nn` with its own gradient check, reached through
 the backend seam (:mod:`elbo_edu.kernels`): with ``ELBO_EDU_BACKEND=numpy`` those readable
-functions run themselves, with the default numba backend their fused twins. The same code path
-serves every likelihood; this file only wires the pieces together.
+functions run themselves, with the default numba backend their fused twins. The loss and its
+backward are :class:`elbo_edu.objectives.ELBO` (the pieces are written once there, and the IWAE
+bound, free bits and the conditional VAE are compositions of them); this file holds the model.
 """
 from __future__ import annotations
 
 import numbers
-from typing import NamedTuple
-
 import numpy as np
 
 from . import distributions as D
@@ -39,6 +38,7 @@ from ._checks import as_float_array, check_positive_float, check_positive_int, \
     check_probability_targets, check_rng
 from .distributions import reparameterize, reparameterize_grad
 from .likelihoods import LIKELIHOODS, make_likelihood
+from .objectives import ELBO, ELBOParts
 
 __all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "HIDDEN_ACTIVATIONS",
            "ACTIVATIONS"]
@@ -48,17 +48,6 @@ __all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "HIDDEN_
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "leaky_relu", "softplus", "sigmoid")
 ACTIVATIONS = HIDDEN_ACTIVATIONS  # the name the CLI imports
 LEARNED_VAR = ("scalar", "pixel")
-
-
-class ELBOParts(NamedTuple):
-    """The pieces of the last loss evaluated, in nats per example (floats).
-
-    ``recon`` is the mean of :math:`-\\log p(x\\mid z)`, ``kl`` the mean KL to the prior and
-    ``loss = recon + beta * kl``.
-    """
-    loss: float
-    recon: float
-    kl: float
 
 
 # ------------------------------------------------------------------------------------ the model
@@ -176,15 +165,6 @@ class VAE(nn.Module):
     def _rng(self, rng) -> np.random.Generator:
         return self.rng if rng is None else check_rng(rng)
 
-    def _eps(self, eps, n: int, rng) -> np.ndarray:
-        shape = (n, self.z_dim)
-        if eps is None:
-            return self._rng(rng).standard_normal(shape, dtype=self.dtype)
-        eps = as_float_array(eps, "eps")
-        if eps.shape != shape:
-            raise ValueError(f"eps: expected shape {shape} (N, z_dim), got {eps.shape}")
-        return eps.astype(self.dtype, copy=False)
-
     @property
     def _logvar(self):
         """The learned decoder log-variance ``log_gamma``, or None."""
@@ -256,35 +236,9 @@ class VAE(nn.Module):
         return loss, self.grads
 
     def _objective(self, x, eps, rng, beta, backward: bool) -> float:
+        # the pieces and their backward are written once, in elbo_edu.objectives
         beta = self.beta if beta is None else self._check_beta(beta)
-        x = self.check_input(x)
-        n = x.shape[0]
-        if n == 0:
-            raise ValueError(f"x: expected a batch of at least one row, got shape {x.shape}")
-        eps = self._eps(eps, n, rng)
-        h = self.encoder.forward(x)                                   # (N, 2Z): [mu, logvar]
-        mu, logvar = h[:, :self.z_dim], h[:, self.z_dim:]
-        z, kl = K.reparam_kl(mu, logvar, eps)          # z (D8.1) and KL_n (D5.4): (N, Z), (N,)
-        out = self.decoder.forward(z)                                 # (N, D)
-        # log p(x_n | z_n) and d(loss)/d(out) = -(1/N) d log p / d out, in one pass; the
-        # gradient may overwrite the decoder output (only its shape is needed from here on)
-        log_px, dout, dlogvar_lik = self.likelihood.loglik_and_grad(
-            x, out, self._logvar, scale=(-1.0 / n if backward else 0.0), grad_out=out)
-        recon, kl_mean = -float(log_px.sum()) / n, float(kl.sum()) / n          # batch means
-        total = recon + beta * kl_mean
-        self.last = ELBOParts(total, recon, kl_mean)
-        if not backward:          # nothing will call backward: release what forward kept
-            self.clear_cache()
-            return total
-        # every gradient is replaced (overwrite=True), so nothing needs zeroing first
-        if dlogvar_lik is not None:
-            self._own_grads["log_gamma"][...] = dlogvar_lik
-        dz = self.decoder.backward(dout, overwrite=True)              # (N, Z)
-        # through z = mu + sigma*eps (D8.1) plus the KL gradient (D5.5), d(loss)/d(KL_n) = beta/N
-        dmu, dlogvar = K.reparam_kl_backward(dz, mu, logvar, eps, kl_scale=beta / n)
-        self.encoder.backward(np.concatenate([dmu, dlogvar], axis=1), input_grad=False,
-                              overwrite=True)
-        return total
+        return ELBO(self).terms(x, eps, rng, beta=beta, backward=backward).loss
 
     # -- test time ----------------------------------------------------------------------------
     def sample(self, n: int, rng=None) -> np.ndarray:

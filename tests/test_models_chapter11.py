@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from elbo_edu.distributions import kl_std_normal, reparameterize
-from elbo_edu.models._fit import fit
+from elbo_edu.train import fit
 from elbo_edu.models.diagnostics import active_units, kl_per_dimension
 from elbo_edu.data.manifold import manifold_data
 from elbo_edu.models.two_stage import TwoStageVAE, median_bandwidth, mmd2

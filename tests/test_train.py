@@ -14,7 +14,7 @@ from elbo_edu.train import (TrainingDiverged, TrainingInterrupted, evaluate, kl_
 from elbo_edu.vae import VAE
 
 KEYS = {"epoch", "train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl",
-        "beta", "steps", "seconds"}
+        "beta", "steps", "seconds", "objective"}
 
 
 def data(seed=0, n_train=200, n_test=60, d=12):
@@ -207,7 +207,7 @@ def test_float64_training(tmp_path):
 
 @pytest.mark.parametrize("kw,name", [
     (dict(epochs=0), "epochs"), (dict(batch_size=-3), "batch_size"), (dict(lr=0.0), "lr"),
-    (dict(kl_warmup_epochs=-1), "kl_warmup_epochs"), (dict(binarize="static"), "binarize"),
+    (dict(kl_warmup_epochs=-1), "kl_warmup_epochs"), (dict(binarize="threshold"), "binarize"),
     (dict(data="nope"), "data"), (dict(data=np.zeros((5, 11))), "data.x_train"),
     (dict(data=(np.zeros((5, 12)), np.full((5, 12), 2.0))), "data.x_test"),
 ])

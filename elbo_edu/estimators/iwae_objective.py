@@ -19,43 +19,37 @@ difference: :math:`\log q` is evaluated at the reparameterized sample, so as a f
 -\tfrac12\sum_j\log\sigma_j^2 + \text{const}`; it adds :math:`+\tfrac12` per dimension to
 :math:`\partial\log w_k/\partial\log\sigma^2` and nothing to :math:`\partial/\partial\mu`.
 
-The functions use only the public pieces of :class:`elbo_edu.vae.VAE` (``encoder`` and
-``decoder`` modules with forward/backward, ``likelihood``), so any model with that interface works.
-The observation model must not have a learned variance (Bernoulli or fixed Gaussian).
+The bound is :class:`elbo_edu.objectives.IWAE`: chapter 09's pieces (encode, reparameterize,
+decode, likelihood, and their backward) with the importance weighting, written once in
+:func:`elbo_edu.objectives.objective_terms`; this module keeps the chapter's function names. Any
+VAE-like model works (``encoder``, ``decoder``, ``likelihood``, ``check_input``); the observation
+model must not have a learned variance (Bernoulli or fixed Gaussian).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import distributions as D
-from .._checks import as_float_array, check_positive_float, check_positive_int, check_rng
-from ..optim import Adam
-from ..vae import reparameterize_grad
+from .._checks import as_float_array, check_positive_int
+from ..objectives import IWAE
 
 __all__ = ["iwae_objective", "iwae_loss", "iwae_loss_and_grads", "fit_iwae"]
 
 
-def _inputs(model, x, k, eps, rng):
+def _objective(model, k) -> IWAE:
     if getattr(model.likelihood, "name", None) not in ("bernoulli", "gaussian"):
         raise ValueError("model: expected a VAE with a 'bernoulli' or fixed 'gaussian' likelihood, "
                          f"got {getattr(model.likelihood, 'name', model.likelihood)!r}")
-    k = check_positive_int(k, "k")
-    x = as_float_array(x, "x")
-    if x.ndim != 2 or x.shape[1] != model.x_dim or x.shape[0] == 0:
-        raise ValueError(f"x: expected a non-empty array of shape (N, {model.x_dim}), got {x.shape}")
-    if model.likelihood.targets_in_unit_interval and (x.min() < 0 or x.max() > 1):
-        raise ValueError("x: expected Bernoulli targets in [0, 1]")
-    x = x.astype(model.dtype, copy=False)
-    shape = (k, x.shape[0], model.z_dim)
+    return IWAE(model, k)
+
+
+def _eps(eps, k):
+    """A (K, N, Z) noise array, so that ``k = 1`` takes the same (1, N, Z) shape as any k."""
     if eps is None:
-        rng = model.rng if rng is None else check_rng(rng)
-        eps = rng.standard_normal(shape, dtype=model.dtype)
-    else:
-        eps = as_float_array(eps, "eps")
-        if eps.shape != shape:
-            raise ValueError(f"eps: expected shape {shape} (k, N, z_dim), got {eps.shape}")
-        eps = eps.astype(model.dtype, copy=False)
-    return x, k, eps
+        return None
+    eps = as_float_array(eps, "eps")
+    if eps.ndim != 3 or eps.shape[0] != k:
+        raise ValueError(f"eps: expected shape (k, N, z_dim) with k = {k}, got {eps.shape}")
+    return eps
 
 
 def iwae_objective(model, x, k: int, eps=None, rng=None, *, backward: bool = False):
@@ -70,8 +64,8 @@ def iwae_objective(model, x, k: int, eps=None, rng=None, *, backward: bool = Fal
     eps : array (K, N, z_dim), optional
         The noise; drawn from ``rng`` (default: the model's generator) when omitted.
     backward : bool
-        Accumulate :math:`\partial(-\tfrac1N\sum_n\mathcal L_K(x_n))` into ``model.grads``
-        (zeroed first).
+        Write :math:`\partial(-\tfrac1N\sum_n\mathcal L_K(x_n))` into ``model.grads``
+        (every entry replaced).
 
     Returns
     -------
@@ -85,31 +79,9 @@ def iwae_objective(model, x, k: int, eps=None, rng=None, *, backward: bool = Fal
     ValueError
         For a learned-variance likelihood, a bad ``k``, or ``x``/``eps`` of the wrong shape.
     """
-    x, k, eps = _inputs(model, x, k, eps, rng)
-    n, z_dim = x.shape[0], model.z_dim
-    h = model.encoder.forward(x)                                    # (N, 2Z)
-    mu, logvar = h[:, :z_dim], h[:, z_dim:]
-    sd = np.exp(0.5 * logvar)
-    z = mu + sd * eps                                               # (K, N, Z)
-    out = model.decoder.forward(z.reshape(k * n, z_dim)).reshape(k, n, model.x_dim)
-    xb = np.broadcast_to(x, out.shape)
-    log_px = model.likelihood.log_prob(xb, out)                     # (K, N)
-    log_w = log_px + D.std_normal_log_prob(z) - D.gaussian_log_prob(z, mu, logvar)
-    top = log_w.max(axis=0)
-    w = np.exp(log_w - top)                                         # (K, N), max 1
-    bound = top + np.log(w.mean(axis=0))
-    if backward:
-        model.zero_grad()
-        g = -(w / w.sum(axis=0)) / n                                # d loss / d log w_k = -w~_k / N
-        dout, _ = model.likelihood.log_prob_grad(xb, out, grad_out=g)
-        dz = model.decoder.backward(dout.reshape(k * n, model.x_dim)).reshape(k, n, z_dim)
-        dz = dz - g[..., None] * z                                  # log p(z): d/dz = -z
-        dmu, dlogvar, _ = reparameterize_grad(np.broadcast_to(mu, eps.shape),     # D8.1, per
-                                              np.broadcast_to(logvar, eps.shape), eps, dz)  # sample
-        dmu = dmu.sum(axis=0)
-        dlogvar = dlogvar.sum(axis=0) + 0.5 * g.sum(axis=0)[:, None]   # -log q at z(eps): +1/2
-        model.encoder.backward(np.concatenate([dmu, dlogvar], axis=1), input_grad=False)
-    return bound.astype(np.float64), log_w.astype(np.float64)
+    k = check_positive_int(k, "k")
+    t = _objective(model, k).terms(x, _eps(eps, k), rng, backward=backward)
+    return t.bound.astype(np.float64), t.log_w
 
 
 def iwae_loss(model, x, k: int, eps=None, rng=None) -> float:
@@ -128,23 +100,17 @@ def iwae_loss_and_grads(model, x, k: int, eps=None, rng=None):
 
 
 def fit_iwae(model, x, k: int, *, epochs: int, batch_size: int = 100, lr: float = 1e-3,
-             seed: int = 0) -> list:
+             seed: int = 0, adam_eps: float = 1e-8) -> list:
     r"""Train ``model`` in place with Adam on :math:`-\mathcal L_K` (K = 1 is the VAE with a
-    Monte-Carlo KL). Shuffling and noise come from ``default_rng(seed)``, so runs with different
-    K see the data in the same order. Returns the mean training loss of each epoch.
+    Monte-Carlo KL), by :func:`elbo_edu.train.fit`. The data order and the noise come from two
+    generators spawned from ``seed``, so runs with different K see the data in the same order
+    (the noise they draw differs in amount). Returns the mean training loss of each epoch.
     """
-    epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
-    lr = check_positive_float(lr, "lr")
+    from ..train import fit
+
+    k = check_positive_int(k, "k")
     x = as_float_array(x, "x").astype(model.dtype, copy=False)
-    rng = np.random.default_rng(seed)
-    opt = Adam(model.params, model.grads, lr=lr)
-    history = []
-    for _ in range(epochs):
-        order, total = rng.permutation(x.shape[0]), 0.0
-        for i in range(0, x.shape[0], batch_size):
-            xb = x[order[i:i + batch_size]]
-            loss, _ = iwae_loss_and_grads(model, xb, k, rng=rng)
-            opt.step()
-            total += loss * xb.shape[0]
-        history.append(total / x.shape[0])
-    return history
+    order_seed, noise_seed = np.random.SeedSequence(seed).spawn(2)
+    return fit(_objective(model, k), x, epochs=epochs, batch_size=batch_size, lr=lr,
+               rng=np.random.default_rng(noise_seed), order_rng=np.random.default_rng(order_seed),
+               adam_eps=adam_eps)

@@ -11,19 +11,19 @@ and the same steps as chapter 06 bound the *conditional* evidence:
 
 The networks are chapter 09's with the one-hot label concatenated to their input:
 encoder :math:`[x, e_y]\to[\mu,\log\sigma^2]`, decoder :math:`[z, e_y]\to` Bernoulli logits.
-The backward pass is chapter 09's; the decoder's input gradient is split and only its z part is
-passed on (the label is data). To generate a digit of class y: draw :math:`z\sim\mathcal N(0,I)`
+The loss and its backward are chapter 09's pieces with a conditioning input
+(:func:`elbo_edu.objectives.objective_terms` with ``cond``): the decoder's input gradient is split
+and only its z part is passed on (the label is data). To generate a digit of class y: draw :math:`z\sim\mathcal N(0,I)`
 and decode :math:`[z, e_y]`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import distributions as D
 from .. import nn
 from .._checks import as_float_array, check_positive_int, check_probability_targets, check_rng
-from ..optim import Adam
-from ..vae import reparameterize, reparameterize_grad
+from ..likelihoods import make_likelihood
+from ..objectives import ELBO
 
 __all__ = ["CVAE", "one_hot", "fit_cvae"]
 
@@ -70,19 +70,19 @@ class CVAE(nn.Module):
             (self.x_dim + c, *self.hidden, 2 * self.z_dim), nn.ReLU, rng=self.rng, dtype=self.dtype))
         self.decoder = self.add_module("decoder", nn.mlp(
             (self.z_dim + c, *self.hidden[::-1], self.x_dim), nn.ReLU, rng=self.rng, dtype=self.dtype))
+        self.likelihood = make_likelihood("bernoulli")
+        self.beta = 1.0
+        self.last = None
         self.last_recon: float | None = None      # the two terms of the last loss, nats per example
         self.last_kl: float | None = None
 
     # -- inputs ------------------------------------------------------------------------------
     def _xy(self, x, y):
-        x = as_float_array(x, "x")
-        if x.ndim != 2 or x.shape[1] != self.x_dim:
-            raise ValueError(f"x: expected shape (N, {self.x_dim}), got {x.shape}")
-        check_probability_targets(x, "x")
+        x = self.check_input(x)
         e = one_hot(y, self.n_classes, self.dtype)
         if e.shape[0] != x.shape[0]:
             raise ValueError(f"y: expected {x.shape[0]} labels (one per row of x), got {e.shape[0]}")
-        return x.astype(self.dtype, copy=False), e
+        return x, e
 
     # -- the pieces --------------------------------------------------------------------------
     def encode(self, x, y):
@@ -109,7 +109,15 @@ class CVAE(nn.Module):
         z = rng.standard_normal((y.size, self.z_dim), dtype=self.dtype)
         return nn.sigmoid(self.decode(z, y))
 
-    # -- the objective -----------------------------------------------------------------------
+    # -- the objective: chapter 09's pieces with a conditioning input (elbo_edu.objectives) ----
+    def check_input(self, x, name: str = "x") -> np.ndarray:
+        """``x`` (N, x_dim) checked (values in [0, 1]) as a C-contiguous array of the model's dtype."""
+        x = as_float_array(x, name)
+        if x.ndim != 2 or x.shape[1] != self.x_dim:
+            raise ValueError(f"{name}: expected shape (N, {self.x_dim}), got {x.shape}")
+        check_probability_targets(x, name)
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
     def loss(self, x, y, eps=None, rng=None) -> float:
         """Negative conditional ELBO averaged over the batch (one sample of z per row)."""
         return self._objective(x, y, eps, rng, backward=False)
@@ -120,47 +128,16 @@ class CVAE(nn.Module):
 
     def _objective(self, x, y, eps, rng, backward: bool) -> float:
         x, e = self._xy(x, y)
-        n = x.shape[0]
-        if eps is None:
-            rng = self.rng if rng is None else check_rng(rng)
-            eps = rng.standard_normal((n, self.z_dim), dtype=self.dtype)
-        eps = as_float_array(eps, "eps")
-        if eps.shape != (n, self.z_dim):
-            raise ValueError(f"eps: expected shape {(n, self.z_dim)} (N, z_dim), got {eps.shape}")
-        h = self.encoder.forward(np.concatenate([x, e], axis=1))
-        mu, logvar = h[:, :self.z_dim], h[:, self.z_dim:]
-        z = reparameterize(mu, logvar, eps)
-        logits = self.decoder.forward(np.concatenate([z, e], axis=1))
-        log_px = D.bernoulli_log_prob(x, logits)                        # (N,)
-        kl = D.kl_std_normal(mu, logvar)                                # (N,)
-        self.last_recon, self.last_kl = -float(log_px.mean()), float(kl.mean())
-        loss = self.last_recon + self.last_kl
-        if backward:
-            self.zero_grad()
-            t = self.dtype.type
-            (dlogits,) = D.bernoulli_log_prob_grad(x, logits, grad_out=np.full(n, t(-1.0 / n)))
-            dze = self.decoder.backward(dlogits)                        # (N, Z + C)
-            dmu, dlogvar, _ = reparameterize_grad(mu, logvar, eps, dze[:, :self.z_dim])
-            kmu, klv = D.kl_std_normal_grad(mu, logvar, grad_out=np.full(n, t(1.0 / n)))
-            self.encoder.backward(np.concatenate([dmu + kmu, dlogvar + klv], axis=1),
-                                  input_grad=False)
-        return loss
+        t = ELBO(self).terms(x, eps, rng, cond=e, backward=backward)
+        self.last_recon, self.last_kl = t.recon, t.kl
+        return t.loss
 
 
 def fit_cvae(model: CVAE, x, y, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
              seed: int = 0) -> list:
-    """Adam on the negative conditional ELBO; returns the mean training loss of each epoch."""
-    rng = np.random.default_rng(seed)
-    opt = Adam(model.params, model.grads, lr=lr)
-    x = np.asarray(x, dtype=model.dtype)
-    y = np.asarray(y)
-    hist = []
-    for _ in range(check_positive_int(epochs, "epochs")):
-        order, total = rng.permutation(x.shape[0]), 0.0
-        for i in range(0, x.shape[0], batch_size):
-            idx = order[i:i + batch_size]
-            loss, _ = model.loss_and_grads(x[idx], y[idx], rng=rng)
-            opt.step()
-            total += loss * idx.size
-        hist.append(total / x.shape[0])
-    return hist
+    """Adam on the negative conditional ELBO (:func:`elbo_edu.train.fit`); returns the mean
+    training loss of each epoch."""
+    from ..train import fit
+
+    return fit(model, (np.asarray(x, dtype=model.dtype), np.asarray(y)), epochs=epochs,
+               batch_size=batch_size, lr=lr, rng=np.random.default_rng(seed))

@@ -11,7 +11,6 @@ import numpy as np
 
 from .. import nn
 from .._checks import as_float_array, check_positive_int
-from ..optim import Adam
 
 __all__ = ["DigitClassifier"]
 
@@ -32,22 +31,27 @@ class DigitClassifier:
         return x.astype(np.float32, copy=False)
 
     def fit(self, x, y, *, epochs: int = 5, batch_size: int = 128, lr: float = 1e-3) -> list:
-        """Minimise the cross-entropy; returns each epoch's mean training loss."""
-        x, y = self._x(x), np.asarray(y)
-        rng = np.random.default_rng(self.seed)
-        opt = Adam(self.net.params, self.net.grads, lr=lr)
-        hist = []
-        for _ in range(check_positive_int(epochs, "epochs")):
-            order, total = rng.permutation(len(x)), 0.0
-            for i in range(0, len(x), batch_size):
-                idx = order[i:i + batch_size]
-                self.net.zero_grad()
-                loss, dlogits = nn.softmax_cross_entropy(self.net.forward(x[idx]), y[idx])
-                self.net.backward(dlogits.astype(np.float32))
-                opt.step()
-                total += loss * idx.size
-            hist.append(total / len(x))
-        return hist
+        """Minimise the cross-entropy by :func:`elbo_edu.train.fit`; returns each epoch's mean
+        training loss."""
+        from ..train import fit
+
+        return fit(self, (self._x(x), np.asarray(y)), epochs=epochs, batch_size=batch_size,
+                   lr=lr, order_rng=np.random.default_rng(self.seed))
+
+    @property
+    def params(self):
+        return self.net.params
+
+    @property
+    def grads(self):
+        return self.net.grads
+
+    def loss_and_grads(self, x, y):
+        """Mean cross-entropy of a batch and its gradient (``net.grads``, replaced)."""
+        self.net.zero_grad()
+        loss, dlogits = nn.softmax_cross_entropy(self.net.forward(x), y)
+        self.net.backward(dlogits.astype(np.float32))
+        return loss, self.net.grads
 
     def predict(self, x) -> np.ndarray:
         """The most probable class of each row, (N,) integers."""

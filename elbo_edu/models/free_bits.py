@@ -19,70 +19,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import distributions as D
-from .._checks import as_float_array, check_positive_int, check_rng
-from ..optim import Adam
-from ..vae import reparameterize, reparameterize_grad
+from .._checks import as_float_array, check_positive_int
+from ..objectives import FreeBits, free_bits_kl, free_bits_kl_grad
 from .diagnostics import ActiveUnits, active_units, kl_per_dimension
 
 __all__ = ["free_bits_kl", "free_bits_kl_grad", "free_bits_loss_and_grads", "CollapseRun",
            "compare_collapse_remedies"]
 
 
-def _mu_lv(mu, logvar):
-    mu, logvar = as_float_array(mu, "mu"), as_float_array(logvar, "logvar")
-    if mu.ndim != 2 or logvar.shape != mu.shape:
-        raise ValueError(f"logvar: expected the shape of mu (N, Z) = {mu.shape}, got {logvar.shape}")
-    return mu, logvar
-
-
-def free_bits_kl(mu, logvar, lam: float) -> float:
-    r""":math:`\sum_j\max(\lambda, \overline{\mathrm{KL}}_j)` for ``mu``, ``logvar`` (N, Z)."""
-    mu, logvar = _mu_lv(mu, logvar)
-    if not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam: expected a finite number >= 0 (nats per dimension), got {lam!r}")
-    zeros = np.zeros_like(mu)
-    kl_bar = D.kl_normal(mu, logvar, zeros, zeros).mean(axis=0)     # (Z,)
-    return float(np.maximum(lam, kl_bar).sum())
-
-
-def free_bits_kl_grad(mu, logvar, lam: float):
-    r"""``(dmu, dlogvar)`` (N, Z) of :func:`free_bits_kl`: the KL gradient :math:`\mu/N`,
-    :math:`\tfrac12(\sigma^2-1)/N` in the dimensions whose batch-mean KL exceeds ``lam``, else 0."""
-    mu, logvar = _mu_lv(mu, logvar)
-    zeros = np.zeros_like(mu)
-    kl_bar = D.kl_normal(mu, logvar, zeros, zeros).mean(axis=0)
-    on = (kl_bar > lam).astype(mu.dtype) / mu.shape[0]              # (Z,)
-    return mu * on, 0.5 * np.expm1(logvar) * on
-
-
 def free_bits_loss_and_grads(model, x, lam: float, eps=None, rng=None, *, beta: float = 1.0):
     r"""Loss :math:`-\frac1N\sum_n\log p(x_n\mid z_n) + \beta\sum_j\max(\lambda,\overline{\mathrm{KL}}_j)`
-    of a VAE-like ``model`` (public ``encoder``, ``decoder``, ``likelihood``; Bernoulli or fixed
-    Gaussian) and its gradient, written into ``model.grads``. Returns ``(loss, recon, kl)`` where
-    ``kl`` is the true mean KL (not the clamped one)."""
-    if getattr(model.likelihood, "name", None) not in ("bernoulli", "gaussian"):
-        raise ValueError("model: expected a 'bernoulli' or fixed 'gaussian' likelihood")
-    x = as_float_array(x, "x").astype(model.dtype, copy=False)
-    n, zd = x.shape[0], model.z_dim
-    if eps is None:
-        eps = (model.rng if rng is None else check_rng(rng)).standard_normal((n, zd), dtype=model.dtype)
-    h = model.encoder.forward(x)
-    mu, logvar = h[:, :zd], h[:, zd:]
-    z = reparameterize(mu, logvar, eps)
-    out = model.decoder.forward(z)
-    log_px = model.likelihood.log_prob(x, out)
-    recon = -float(log_px.mean())
-    loss = recon + beta * free_bits_kl(mu, logvar, lam)
-    model.zero_grad()
-    t = model.dtype.type
-    dout, _ = model.likelihood.log_prob_grad(x, out, grad_out=np.full(n, t(-1.0 / n)))
-    dz = model.decoder.backward(dout)
-    dmu, dlv, _ = reparameterize_grad(mu, logvar, eps, dz)
-    kmu, klv = free_bits_kl_grad(mu, logvar, lam)
-    model.encoder.backward(np.concatenate([dmu + beta * kmu, dlv + beta * klv], axis=1).astype(model.dtype),
-                           input_grad=False)
-    return loss, recon, float(D.kl_std_normal(mu, logvar).mean())
+    of a VAE-like ``model`` and its gradient, written into ``model.grads``
+    (:class:`elbo_edu.objectives.FreeBits`: chapter 09's pieces with the KL clamped).
+    Returns ``(loss, recon, kl)`` where ``kl`` is the true mean KL (not the clamped one)."""
+    try:
+        objective = FreeBits(model, 1, lam)
+    except ValueError:
+        raise ValueError(f"lam: expected a finite number >= 0 (nats per dimension), "
+                         f"got {lam!r}") from None
+    t = objective.terms(x, eps, rng, beta=beta, backward=True)
+    return t.loss, t.recon, t.kl
 
 
 class CollapseRun(NamedTuple):
@@ -104,9 +60,9 @@ def compare_collapse_remedies(x_train, x_test, *, z_dim: int = 16, hidden=(128,)
     ``"none"``: the ELBO with KL weight ``beta``; ``"warmup"``: KL weight :math:`\beta\min(1, t/T)` over the first
     ``warmup_epochs`` epochs (:func:`elbo_edu.train.kl_weight`); ``"free_bits"``: the loss of
     :func:`free_bits_loss_and_grads` with :math:`\lambda` = ``free_bits`` nats per dimension.
-    Returns ``{remedy: CollapseRun}``.
+    Every run is :func:`elbo_edu.train.fit`. Returns ``{remedy: CollapseRun}``.
     """
-    from ..train import evaluate, kl_weight
+    from ..train import evaluate, fit, kl_weight
     from ..vae import VAE
 
     x_train = as_float_array(x_train, "x_train").astype(np.float32, copy=False)
@@ -119,21 +75,10 @@ def compare_collapse_remedies(x_train, x_test, *, z_dim: int = 16, hidden=(128,)
     for remedy in remedies:
         model = VAE(x_train.shape[1], z_dim, hidden=hidden, likelihood=likelihood, obs_var=obs_var,
                     rng=np.random.default_rng(seed))
-        rng = np.random.default_rng(seed + 1)
-        opt = Adam(model.params, model.grads, lr=lr)
-        step = 0
-        for _ in range(epochs):
-            order = rng.permutation(x_train.shape[0])
-            for i in range(0, x_train.shape[0], batch_size):
-                xb = x_train[order[i:i + batch_size]]
-                eps = rng.standard_normal((xb.shape[0], z_dim), dtype=np.float32)
-                if remedy == "free_bits":
-                    free_bits_loss_and_grads(model, xb, free_bits, eps, beta=beta)
-                else:
-                    w = kl_weight(step, beta, warmup_epochs * steps_per_epoch if remedy == "warmup" else 0)
-                    model.loss_and_grads(xb, eps, beta=w)
-                opt.step()
-                step += 1
+        warm = warmup_epochs * steps_per_epoch if remedy == "warmup" else 0
+        objective = FreeBits(model, 1, free_bits) if remedy == "free_bits" else model
+        fit(objective, x_train, epochs=epochs, batch_size=batch_size, lr=lr,
+            rng=np.random.default_rng(seed + 1), beta=lambda step: kl_weight(step, beta, warm))
         out[remedy] = CollapseRun(remedy, float(evaluate(model, x_test)["loss"]),
                                   active_units(model, x_test), kl_per_dimension(model, x_test))
     return out

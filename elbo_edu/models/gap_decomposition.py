@@ -27,7 +27,6 @@ import numpy as np
 
 from .._checks import as_float_array, check_positive_int
 from ..distributions import gaussian_entropy, gaussian_log_prob
-from ..optim import Adam
 from .grid import Grid, grid_posterior
 
 __all__ = ["grid_kl_gaussian", "grid_kl_gaussian_grad", "best_gaussian_on_grid", "grid_mass",
@@ -64,21 +63,36 @@ def grid_kl_gaussian_grad(log_post, grid: Grid, m, logvar):
     return dm, dlv
 
 
+class _GridKL:
+    """:func:`grid_kl_gaussian` of ``(m, logvar)`` as an objective of :func:`elbo_edu.train.fit`."""
+
+    def __init__(self, log_post, grid: Grid, m0, logvar0):
+        self.log_post, self.grid = log_post, grid
+        self.params = {"m": np.array(m0, dtype=np.float64),
+                       "logvar": np.array(logvar0, dtype=np.float64)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def loss_and_grads(self):
+        p, g = self.params, self.grads
+        g["m"][...], g["logvar"][...] = grid_kl_gaussian_grad(self.log_post, self.grid, p["m"],
+                                                              p["logvar"])
+        return float("nan"), g        # the loss is not needed along the way (one grid pass less)
+
+
 def best_gaussian_on_grid(log_post, grid: Grid, m0, logvar0, *, steps: int = 400,
                           lr: float = 0.05, decay: float = 0.998):
     r"""Per-point optimum :math:`q^\star_x` of the diagonal family: Adam on :func:`grid_kl_gaussian`
     from ``(m0, logvar0)`` (N, 2) (the encoder's q is a good start), the step shrinking by
-    ``decay`` each iteration so the iterates settle instead of hovering around the optimum.
+    ``decay`` each iteration so the iterates settle instead of hovering around the optimum
+    (:func:`elbo_edu.train.fit` without data, a learning-rate schedule).
     Returns ``(m, logvar, kl)``. Check :func:`grid_mass` of the result: the quadrature KL means
     nothing for a q whose mass leaves the grid."""
+    from ..train import fit
+
     steps = check_positive_int(steps, "steps")
-    p = {"m": np.array(m0, dtype=np.float64), "logvar": np.array(logvar0, dtype=np.float64)}
-    g = {k: np.zeros_like(v) for k, v in p.items()}
-    opt = Adam(p, g, lr=lr)
-    for t in range(steps):
-        g["m"][...], g["logvar"][...] = grid_kl_gaussian_grad(log_post, grid, p["m"], p["logvar"])
-        opt.lr = lr * decay ** t
-        opt.step()
+    objective = _GridKL(log_post, grid, m0, logvar0)
+    fit(objective, None, epochs=steps, lr=lambda t: lr * decay ** t)
+    p = objective.params
     return p["m"], p["logvar"], grid_kl_gaussian(log_post, grid, p["m"], p["logvar"])
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import as_float_array, check_positive_float, check_positive_int
-from ._fit import fit
+from ..train import fit
 
 __all__ = ["mmd2", "median_bandwidth", "TwoStageVAE"]
 
