@@ -192,7 +192,7 @@ from elbo_edu.course.checks import (check_reparameterize, check_reparameterize_g
 
 # %% solution="ex08_1"
 def reparameterize_mine(mu, logvar, eps):
-    """z = mu + exp(logvar / 2) * eps."""
+    """A sample z of N(mu, exp(logvar)) made from the standard-normal noise eps; shape of mu."""
     ### BEGIN SOLUTION
     return mu + np.exp(0.5 * logvar) * eps
     ### END SOLUTION

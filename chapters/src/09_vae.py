@@ -300,6 +300,7 @@ for name, arr in (("normal", normal_arr), ("subnormal", subnormal_arr)):
 # %%
 from elbo_edu.course.checks import (check_bernoulli_and_grad, check_encoder_output_grad,
                                     check_kl_and_grad, check_reparameterize_backward)
+from elbo_edu.course.grading import fail
 from elbo_edu.course.substitute import student_functions
 from elbo_edu.train import train                   # the package's loop, for the last cell
 
@@ -396,13 +397,18 @@ check_encoder_output_grad(encoder_output_grad, seed=94)
 # (`elbo_edu.course.substitute`). First the gradient of a whole small VAE is checked against finite
 # differences with your pieces in place; then a small VAE trains on 600 digits for two epochs, and
 # `sub.calls` counts how often your functions ran. (This cell is not graded: it shows what your
-# functions do inside the real model.)
+# functions do inside the real model, and stops with one sentence if that gradient check fails.)
 
 # %%
 with student_functions(kl_and_grad=kl_and_grad, reparameterize_backward=reparameterize_backward,
                        bernoulli_and_grad=bernoulli_and_grad) as sub:
     student_report = sub.gradient_check()
     print(student_report)
+    if not student_report.passed:                   # wrong student code stops here, in a sentence
+        worst = max(student_report.rows, key=lambda r: r.max_rel_error)
+        fail(f"With your functions in place the VAE's gradient disagrees with finite differences "
+             f"(worst: {worst.name}, relative error {worst.max_rel_error:.1e}): check exercises "
+             f"9.1-9.3.")
     mine = VAE(784, 8, hidden=(16,), likelihood="bernoulli", rng=np.random.default_rng(3))
     before = evaluate(mine, digits.x_test[:200])["loss"]
     history = train(mine, (digits.x_train[:600], digits.x_test[:200]), epochs=2, batch_size=50,

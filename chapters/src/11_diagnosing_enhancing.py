@@ -315,7 +315,7 @@ from elbo_edu.course.checks import check_active_units, check_kl_per_dimension, c
 
 # %% solution="ex11_1"
 def optimal_gamma(x, x_hat):
-    """gamma* = E||x - x_hat||^2 / D, a float."""
+    """The maximum-likelihood decoder variance gamma* for reconstructions x_hat of x (N, D): a float."""
     ### BEGIN SOLUTION
     return np.mean((x - x_hat) ** 2)
     ### END SOLUTION

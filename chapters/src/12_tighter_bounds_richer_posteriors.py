@@ -367,7 +367,7 @@ check_full_gaussian_entropy(full_gaussian_entropy_mine, seed=122)
 
 # %% solution="ex12_3"
 def planar_logdet(z, u, w, b):
-    """log |1 + (1 - tanh^2(w.z + b)) u.w| for each row of z, (N,)."""
+    """log |det df/dz| of the planar layer f(z) = z + u tanh(w.z + b) for each row of z: (N,)."""
     ### BEGIN SOLUTION
     dt = 1.0 - np.tanh(z @ w + b) ** 2
     return np.log(np.abs(1.0 + dt * (u @ w)))

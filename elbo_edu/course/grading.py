@@ -30,7 +30,7 @@ from ..gradcheck import numerical_gradient, rel_error
 from .tracer import DelegationTracer, grader_helpers, resolve
 
 __all__ = ["ExerciseError", "fail", "ok", "as_result", "check_shape", "check_close",
-           "check_gradient", "fd_gradient", "quad", "GRAD_TOL", "exercise", "pair"]
+           "check_gradient", "fd_gradient", "quad", "GRAD_TOL", "exercise", "pair", "low_precision"]
 
 #: Relative error (scale-aware, :func:`elbo_edu.gradcheck.rel_error`) a gradient must reach.
 GRAD_TOL = 1e-7
@@ -167,7 +167,7 @@ def exercise(*answers: str, allowed=()):
     return wrap
 
 
-def _low_precision(value) -> float:
+def low_precision(value) -> float:
     """The machine epsilon of the float dtype the student returned (float64's for ints)."""
     try:
         if isinstance(value, (tuple, list)) and value:
@@ -285,7 +285,7 @@ def check_close(got, want, what: str, *, rtol: float = 1e-7, atol: float = 1e-10
     ExerciseError
         With the diagnosis sentence.
     """
-    eps = _low_precision(got)
+    eps = low_precision(got)
     got = as_result(got, what)
     want = np.asarray(want, dtype=np.float64)
     if got.shape != want.shape and got.size == 1 and want.size == 1:
@@ -321,7 +321,8 @@ def fd_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-6
 
 
 def check_gradient(got, f: Callable[[np.ndarray], float], x: np.ndarray, what: str, *,
-                   mistakes: Iterable[tuple[np.ndarray, str]] = (), n: int | None = None) -> None:
+                   mistakes: Iterable[tuple[np.ndarray, str]] = (), n: int | None = None,
+                   scale=None) -> None:
     """Compare a gradient with central finite differences of the scalar ``f`` at ``x``.
 
     The target is the project's bar: scale-aware relative error below :data:`GRAD_TOL` for a
@@ -329,14 +330,14 @@ def check_gradient(got, f: Callable[[np.ndarray], float], x: np.ndarray, what: s
     on failure the usual slips are diagnosed against the finite-difference value.
     """
     want = fd_gradient(f, x)
-    eps = _low_precision(got)
+    eps = low_precision(got)
     g = as_result(got, what)
     check_shape(g, want.shape, what, "A gradient has the shape of the variable it is taken with "
                                      "respect to.")
     if np.all(np.isfinite(g)) and rel_error(g, want) < GRAD_TOL:
         return
     check_close(g.astype(np.float32) if eps > _EPS64 else g, want, what, rtol=1e-5, atol=1e-7,
-                mistakes=mistakes, n=n)
+                mistakes=mistakes, n=n, scale=scale)
     if eps > _EPS64:
         return                                          # float32 within its rounding
     fail(f"{what} is close to, but not within {GRAD_TOL:g} relative error of, the finite "

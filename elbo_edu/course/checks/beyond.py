@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .answers import ANSWERS
-from ..grading import exercise, pair, as_result, check_close, check_gradient, fail, ok
+from ..grading import exercise, low_precision, pair, as_result, check_close, check_gradient, fail, ok
 from .gaussians import _bern_ref, _kl_closed, kl_quad
 from .vae import _lse_py, _tuple
 
@@ -45,7 +45,7 @@ def check_iwae_value_and_grad(iwae_value_and_grad, seed: int = 0) -> None:
     constant :math:`c` drops out of the gradient and is left out of the differences).
     """
     rng = np.random.default_rng(seed)
-    k, n, p = 6, 3, 4
+    k, n, p = int(rng.integers(4, 9)), int(rng.integers(2, 5)), int(rng.integers(2, 5))
     delta, a = rng.normal(0, 2, (k, n)), rng.normal(0, 1, (k, n, p))
     s, theta = rng.uniform(0.5, 1.5, (k, n)), rng.normal(0, 0.5, (n, p))
 
@@ -59,29 +59,31 @@ def check_iwae_value_and_grad(iwae_value_and_grad, seed: int = 0) -> None:
     want = np.array([_lse_py(list(col)) - math.log(k) for col in log_w.T])
     check_close(bound, want, "the bound", shape_hint="One bound per column (data point): reduce "
                 "over axis 0, the K samples.",
-                nonfinite_hint="exp(-800) underflows to 0: subtract each column's largest "
-                               "log-weight before exponentiating.",
+                nonfinite_hint="exp(-800) underflows to 0: shift each column before "
+                               "exponentiating.",
                 mistakes=[(log_w.mean(axis=0), "You averaged the log-weights: that is the ELBO, "
                                                "not the log of the average weight."),
-                          (want + math.log(k), "You returned the log-sum-exp: subtract log K to "
-                                               "get the log of the mean weight.")])
+                          (want + math.log(k), "The bound is the log of the sum of the weights: "
+                                               "log K is missing for the mean."),
+                          (log_w.max(axis=0), "The bound keeps only the largest weight of each "
+                                              "column.")])
     wt = np.exp(log_w - log_w.max(axis=0))
     wrong_axis = np.exp(log_w - log_w.max(axis=1, keepdims=True))
     wrong_axis /= wrong_axis.sum(axis=1, keepdims=True)
     check_gradient(grad, lambda t: _lse_cols(shifted(t)).sum(), theta, "the gradient", n=k,
-                   mistakes=[
+                   scale=abs(_OFFSET) * max(1.0, float(np.abs(grad_log_w).max())), mistakes=[
         (grad_log_w.mean(axis=0), "You gave every sample the same weight 1/K (the gradient of "
-                                  "the ELBO): weight sample k by its normalised importance "
-                                  "weight w_k / sum_j w_j."),
+                                  "the ELBO): the samples are weighted by their importance."),
         (np.sum(wrong_axis[..., None] * grad_log_w, axis=0),
          "You normalised the weights over the data points (axis 1): normalise each column over "
-         "the K samples (axis 0)."),
+         "the K samples."),
         (np.sum(wt[..., None] * grad_log_w, axis=0) / k,
-         "You weighted by w_k / K with the largest weight scaled to 1: divide by the sum of the "
-         "weights, sum_j w_j, instead."),
+         "Your weights are scaled by the largest weight and divided by K: they are not "
+         "normalised to sum to 1."),
         (np.sum(wt[..., None] * grad_log_w, axis=0),
-         "You weighted by w_k with the largest weight scaled to 1 but did not normalise: divide "
-         "by the sum of the weights, sum_j w_j.")])
+         "Your weights are scaled by the largest weight but not normalised to sum to 1."),
+        (-np.sum((wt / wt.sum(axis=0))[..., None] * grad_log_w, axis=0),
+         "The gradient has the wrong sign.")])
     ok("iwae_value_and_grad")
 
 
@@ -99,31 +101,35 @@ def check_full_gaussian_entropy(full_gaussian_entropy, seed: int = 0) -> None:
     what = "full_gaussian_entropy(L)"
 
     def one(L):
-        v = as_result(full_gaussian_entropy(L.copy()), what)
+        raw = full_gaussian_entropy(L.copy())
+        v = as_result(raw, what)
         if v.size != 1:
             fail(f"{what} returned an array of shape {v.shape}: the entropy of the whole "
                  "distribution is one number (sum over the dimensions).")
-        return float(v.reshape(()))
+        return np.asarray(raw).reshape(())
 
     Ls = [_lower(rng, 3) for _ in range(4)]
-    got = np.array([one(L) for L in Ls])
+    got = np.stack([one(L) for L in Ls])
     want = np.array([0.5 * np.linalg.slogdet(2 * np.pi * np.e * L @ L.T)[1] for L in Ls])
     const = 1.5 * (math.log(2 * math.pi) + 1)
     logdiag = np.array([np.sum(np.log(np.diag(L))) for L in Ls])
     mean_field = np.array([0.5 * np.sum(np.log(np.diag(L @ L.T))) for L in Ls])
     check_close(got, want, what, rtol=1e-10, mistakes=[
-        (const + 2 * logdiag, "You used log det(L L^T) = 2 sum_i log L_ii without the factor 1/2 "
-                              "in front of it: H = K/2 log(2 pi e) + sum_i log L_ii."),
+        (const + 2 * logdiag, "The log-determinant term lacks its factor 1/2."),
         (const + mean_field, "You used the diagonal of the covariance L L^T (a mean-field "
-                             "entropy): det(L L^T) is the product of the squared diagonal of L, "
-                             "not of L L^T."),
-        (const - logdiag, "log det(L L^T) enters the entropy with a plus sign: a wider Gaussian "
-                          "has a larger entropy.")])
+                             "entropy): the off-diagonal correlations change the determinant."),
+        (const - logdiag, "The log-determinant term has the wrong sign: a wider Gaussian has a "
+                          "larger entropy."),
+        (0.5 * (math.log(2 * math.pi) + 1) + logdiag, "The constant counts one dimension only: "
+                                                       "it grows with K."),
+        (1.5 * math.log(2 * math.pi) + logdiag, "The constant lacks the e of log(2 pi e)."),
+        (logdiag, "The constant term is missing."),
+        (const + 0.5 * logdiag, "The log-determinant term has an extra factor 1/2.")])
     L5 = _lower(rng, 5)                                        # another K: no hard-coded K/2
     logdiag5 = np.sum(np.log(np.diag(L5)))
     check_close(one(L5), 0.5 * np.linalg.slogdet(2 * np.pi * np.e * L5 @ L5.T)[1],
                 f"{what} for K = 5", rtol=1e-10, mistakes=[
-        (const + logdiag5, "You hard-coded K = 3 in K/2 log(2 pi e): take K from L.shape[0].")])
+        (const + logdiag5, "You hard-coded K = 3 in the constant: take K from the shape of L.")])
     L = Ls[0]                                                  # Monte Carlo: H = -E_q log q
     eps = rng.standard_normal((40_000, 3))
     r = np.linalg.solve(L, (eps @ L.T).T)                      # L^{-1}(z - m), (3, S)
@@ -166,21 +172,29 @@ def check_planar_logdet(planar_logdet, seed: int = 0) -> None:
     got = planar_logdet(z.copy(), u.copy(), w.copy(), b)
     check_close(got, _jacobian_logdet(z, u, w, b), what, rtol=1e-7, atol=1e-8,
                 shape_hint="One log-determinant per row of z.", mistakes=[
-        (np.log(np.abs(1 + np.tanh(a) * uw)), "psi(z) uses the derivative of tanh, "
-                                              "1 - tanh^2(w^T z + b), not tanh itself."),
-        (np.log(np.abs(1 + dt)), "The determinant is 1 + (1 - tanh^2(w^T z + b)) u^T w: the "
-                                 "factor u^T w is missing."),
+        (np.log(np.abs(1 + np.tanh(a) * uw)), "You used tanh itself where its derivative "
+                                              "belongs."),
+        (np.log(np.abs(1 + dt)), "The factor u^T w is missing from the determinant."),
         (1 + dt * uw, "You returned the determinant itself: return its log."),
-        (np.log(np.abs(1 + dt * float(u @ u))), "The determinant has u^T w, not u^T u.")])
+        (np.log(np.abs(1 + dt * float(u @ u))), "The determinant has u^T u where u^T w "
+                                                "belongs."),
+        (np.log(np.abs(1 + dt * float(w @ w))), "The determinant has w^T w where u^T w "
+                                                "belongs."),
+        (np.log(np.abs(dt * uw)), "The identity's contribution (the 1) is missing from the "
+                                  "determinant."),
+        (np.log(np.abs(1 - dt * uw)), "The Jacobian term has the wrong sign."),
+        (np.log(np.abs(1 + (1 - np.tanh(z @ w) ** 2) * uw)), "The bias b is missing inside "
+                                                               "tanh.")])
     # a non-invertible layer: u^T w = -2.5, rows placed where 1 + u^T psi is clearly + or -
     u2 = -2.5 * w / (w @ w)
-    a2 = np.array([-2.2, -1.6, -0.3, 0.1, 0.4, 1.8]) * rng.choice([-1.0, 1.0])
+    a2 = np.array([-2.2, -1.6, -0.3, 0.1, 0.4, 1.8]) * rng.choice([-1.0, 1.0]) + \
+        rng.uniform(-0.05, 0.05, 6)
     ortho = rng.normal(0, 1, (6, k))
     ortho -= np.outer(ortho @ w, w) / (w @ w)
     z2 = np.outer(a2 - b, w) / (w @ w) + ortho
     got2 = planar_logdet(z2.copy(), u2.copy(), w.copy(), b)
     check_close(got2, _jacobian_logdet(z2, u2, w, b), what + " with u^T w = -2.5", rtol=1e-7,
-                atol=1e-8, nonfinite_hint="Here 1 + u^T psi(z) is negative for some rows: the "
+                atol=1e-8, nonfinite_hint="Here the determinant is negative for some rows: the "
                 "log-determinant is the log of its absolute value.")
     ok("planar_logdet")
 
@@ -194,7 +208,8 @@ def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
     grader's own (KL by quadrature, stable Bernoulli), then on a float64 package CVAE against
     its ``loss``."""
     rng = np.random.default_rng(seed)
-    n, xd, zd, c, hd = 5, 6, 2, 4, 5
+    n, xd, zd, c, hd = int(rng.integers(4, 8)), int(rng.integers(4, 8)), int(rng.integers(2, 4)), \
+        int(rng.integers(3, 6)), 5
     w1, w2 = rng.normal(0, 0.5, (xd + c, hd)), rng.normal(0, 0.7, (hd, 2 * zd))
     v1, v2 = rng.normal(0, 0.8, (zd + c, hd)), rng.normal(0, 1.5, (hd, xd))
 
@@ -233,14 +248,23 @@ def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
         (np.mean(_kl_closed(m2, l2).sum(axis=1) - lp2),
          "You put the one-hot label before the data: the networks take [x, e_y] and [z, e_y]."),
         (np.mean(-kl - logp), "You subtracted the KL: the negative ELBO is -E log p(x|z,y) + KL."),
-        (np.mean(kl - lp3), "You decoded the mean mu: decode the sample z = mu + sigma * eps.")])
+        (np.mean(kl - lp3), "You decoded the mean mu instead of the sample z."),
+        (float(np.mean(-logp)), "The KL term is missing."),
+        (float(np.mean(kl)), "The reconstruction term is missing."),
+        (float(np.mean(0.5 * kl - logp)), "The KL has an extra factor 1/2."),
+        (float(np.mean(2 * kl - logp)), "The KL lacks its factor 1/2."),
+        (float(np.sum(kl - logp)), f"You summed over the {n} examples where the mean belongs."),
+        (float(np.mean(kl + logp)), "The reconstruction term has the wrong sign."),
+        (float(np.mean(0.5 * np.sum(np.exp(2 * lv) + mu ** 2 - 1 - 2 * lv, axis=1) - logp)),
+         "The KL reads logvar as log sigma: sigma^2 = exp(logvar).")])
     from ...models.cvae import CVAE                               # the package's own loss
 
     model = CVAE(xd, zd, c, (7,), dtype=np.float64, rng=rng)
-    got = float(as_result(cvae_negative_elbo(model.encoder.forward, model.decoder.forward,
-                                             x.copy(), y.copy(), eps.copy(), c), "the loss"))
+    raw = cvae_negative_elbo(model.encoder.forward, model.decoder.forward, x.copy(), y.copy(),
+                             eps.copy(), c)
+    got = float(as_result(raw, "the loss").reshape(-1)[0])
     ref = model.loss(x, y, eps)
-    if abs(got - ref) > 1e-10 * max(1.0, abs(ref)):
+    if abs(got - ref) > max(1e-10, 64 * low_precision(raw) * xd) * max(1.0, abs(ref)):
         fail(f"On a package CVAE your function gives {got:.10f}, its loss() {ref:.10f}.")
     ok("cvae_negative_elbo")
 
@@ -266,25 +290,42 @@ def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
     want_r = float(per.sum(axis=1).mean())
     logp = _bern_ref(x, model.decode(mu + np.exp(0.5 * lv) * eps))      # (N, D)
     want_d = -float(logp.sum(axis=1).mean())
-    r, d = float(as_result(rate_d, "rate")), float(as_result(dist_d, "distortion"))
+    ra, da = as_result(rate_d, "the rate"), as_result(dist_d, "the distortion")
+    for v, name in ((ra, "the rate"), (da, "the distortion")):
+        if v.size != 1:
+            fail(f"{name} has shape {v.shape}: return one number per term, the mean over the "
+                 f"batch.")
+    r, d = float(ra.reshape(())), float(da.reshape(()))
+    low = max(low_precision(rate_d), low_precision(dist_d))
     if abs(r - want_d) < 1e-8 and abs(d - want_r) < 1e-8:
         fail("You returned (distortion, rate): return (rate, distortion).")
-    check_close(r, want_r, "the rate", rtol=1e-8, n=n, mistakes=[
+    check_close(rate_d, want_r, "the rate", rtol=1e-8, n=n, mistakes=[
         (per.sum(axis=0).mean(), "You summed the KL over the batch and averaged over the latent "
                                  "dimensions: sum over the dimensions (axis 1), average over the "
                                  "data points (axis 0)."),
         (_kl_closed(mu, lv).mean(), "You averaged the KL over the latent dimensions too: the rate "
                                     "sums over them."),
         (np.mean(np.sum(0.5 * (np.exp(2 * lv) + mu * mu - 1 - 2 * lv), axis=1)),
-         "You read logvar as log sigma: sigma^2 = exp(logvar).")])
+         "You read logvar as log sigma: sigma^2 = exp(logvar)."),
+        (float(per.sum()), f"You summed the rate over the {n} examples where the mean belongs."),
+        (2 * want_r, "The rate lacks the KL's factor 1/2."),
+        (float(np.mean(np.sum(0.5 * (np.exp(lv) - 1 - lv), axis=1))), "The rate lacks the mu "
+                                                                       "term of the KL.")])
     decoded_mean = -float(_bern_ref(x, model.decode(mu)).sum(axis=1).mean())
-    check_close(d, want_d, "the distortion", rtol=1e-8, n=n, mistakes=[
-        (decoded_mean, "You decoded the mean mu: the distortion is -log p(x|z) at the sample "
-                       "z = mu + sigma * eps."),
-        (-float(logp.mean()), "You averaged -log p(x|z) over the pixels too: sum over the pixels, "
-                              "average over the batch.")])
+    logits = model.decode(mu + np.exp(0.5 * lv) * eps)
+    check_close(dist_d, want_d, "the distortion", rtol=1e-8, n=n, mistakes=[
+        (decoded_mean, "You decoded the mean mu: the distortion is measured at the sample z."),
+        (-float(logp.mean()), "You averaged -log p(x|z) over the pixels too: it sums over the "
+                              "pixels."),
+        (-want_d, "The distortion has the wrong sign: it is a negative log-likelihood."),
+        (-float(logp.sum()), f"You summed the distortion over the {n} examples where the mean "
+                             f"belongs."),
+        (-float(_bern_ref(x, model.decode(mu + np.exp(lv) * eps)).sum(axis=1).mean()),
+         "Your sample z scales eps by the variance where the standard deviation belongs."),
+        (-float(np.mean(np.sum(x * logits, axis=1))), "The Bernoulli log-normaliser is missing "
+                                                       "from the distortion.")])
     loss = model.loss(x, eps)
-    if abs(r + d - loss) > 1e-9 * max(1.0, abs(loss)):
+    if abs(r + d - loss) > max(1e-9, 64 * low * xd) * max(1.0, abs(loss)):
         fail(f"rate + distortion = {r + d:.10f}, but the model's negative ELBO on the same noise "
              f"is {loss:.10f}.")
     ok("rate_distortion")
@@ -307,7 +348,7 @@ def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
     batch-average KL of dimension j (quadrature), its gradient by central differences, and an
     exact zero gradient in every dimension below :math:`\lambda`."""
     rng = np.random.default_rng(seed)
-    lam = 0.3
+    lam = float(rng.uniform(0.15, 0.45))
     mu, lv = _free_bits_inputs(rng, lam)
     n = mu.shape[0]
     value, dmu, dlv = _tuple(free_bits_kl_and_grad(mu.copy(), lv.copy(), lam), 3,
@@ -321,8 +362,11 @@ def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
         (np.minimum(lam, kl_bar).sum(), "Free bits takes max(lambda, KL_j), not min."),
         (kl_bar.sum(), "You returned the plain KL: a dimension whose batch-average KL is below "
                        "lambda counts as lambda."),
-        (np.maximum(lam, per.sum(axis=0)).sum(), "Average the KL over the batch (axis 0) before "
-                                                 "clamping, do not sum it.")])
+        (np.maximum(lam, per.sum(axis=0)).sum(), "You summed each dimension's KL over the batch "
+                                                 "where its average belongs."),
+        (np.maximum(lam, kl_bar).mean(), "You averaged over the dimensions where the free-bits "
+                                         "KL sums over them."),
+        (np.maximum(lam, 2 * kl_bar).sum(), "The KL lacks its factor 1/2.")])
     below = kl_bar < lam
     on = (~below) / n
     f = lambda m, v: np.maximum(lam, _kl_closed(m, v).mean(axis=0)).sum()  # noqa: E731
@@ -331,13 +375,16 @@ def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
     check_gradient(dmu, lambda m: f(m, lv), mu, "dmu", n=n, mistakes=[
         (mu / n, "The dimensions whose batch-average KL is below lambda must get no gradient: "
                  "mask them out."),
-        (mu * below / n, flipped)])
+        (mu * below / n, flipped),
+        (mu * (~below), "dmu is not divided by the batch size (the KL_j are batch averages).")])
     check_gradient(dlv, lambda v: f(mu, v), lv, "dlogvar", n=n, mistakes=[
         (0.5 * np.expm1(lv) / n, "The dimensions whose batch-average KL is below lambda must "
                                  "get no gradient: mask them out."),
         (0.5 * np.expm1(lv) * below / n, flipped),
-        (np.expm1(lv) * on, "dlogvar is (exp(logvar) - 1) / 2 per element: a factor 1/2 is "
-                            "missing.")])
+        (np.expm1(lv) * on, "dlogvar lacks the factor 1/2."),
+        (0.5 * np.expm1(lv) * (~below), "dlogvar is not divided by the batch size (the KL_j "
+                                        "are batch averages)."),
+        (0.5 * np.exp(lv) * on, "dlogvar: the derivative of the -logvar term is missing.")])
     for name, g in (("dmu", dmu), ("dlogvar", dlv)):
         g = as_result(g, name)
         if np.any(g[:, below] != 0):
