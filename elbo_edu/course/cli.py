@@ -20,11 +20,12 @@ def _cmd_build(args) -> int:
                          hidden_seed=args.hidden_seed, release=args.release)
     n = sum(len(v) for v in table.values())
     pts = sum(p for v in table.values() for _, p in v)
-    nxt = ("elbo-edu course report ." if args.release else
-           f"nbgrader generate_assignment {next(iter(table))}")
+    first = next(iter(table))
+    nxt = (f"hand out release/{first}/{first}.ipynb, collect submitted/<student>/{first}/, then "
+           f"cd {args.out} && nbgrader autograde {first}" if args.release else
+           f"cd {args.out} && nbgrader generate_assignment {first}")
     print(f"wrote {args.out}: {len(table)} assignments ({', '.join(table)}), {n} graded "
-          f"exercises, {pts:g} points" + (", released" if args.release else "")
-          + f"; next: cd {args.out} && {nxt}")
+          f"exercises, {pts:g} points" + (", released" if args.release else "") + f"; next: {nxt}")
     if table.kept:
         print(f"kept {len(table.kept)} file(s) changed since the last build (delete one to get "
               f"the built version): {', '.join(table.kept)}")

@@ -15,11 +15,12 @@ the cell marker line in Jupytext's ``key=value`` syntax:
     replaces each literal by :func:`term_seed` of the two.
 ``# %% demo=true``
     a **demonstration cell** (it trains a model, draws a figure, runs a slow check) that no graded
-    cell depends on. In the nbgrader source notebook its body is wrapped in
-    ``if not os.environ.get("NBGRADER_EXECUTION"):`` -- nbgrader sets that variable while it
-    autogrades or validates -- so a submission is graded in seconds; the cell's top-level imports
-    stay in front of the guard. The student running the notebook sees the cell run as usual; the
-    published chapter shows it unchanged.
+    cell depends on. In the nbgrader source notebook its statements go under
+    ``if not _grading:``, with ``_grading = os.environ.get("NBGRADER_EXECUTION")`` -- nbgrader sets
+    that variable while it autogrades or validates -- so a submission is graded in seconds; the
+    cell's imports stay in front, and a last expression (a figure) is still displayed. The
+    student running the notebook sees the cell run as usual; the published chapter shows it
+    unchanged.
 
 From this one source come
 
@@ -57,10 +58,13 @@ MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _SEED = re.compile(r"\bseed\s*=\s*(\d+)\b")
-#: The first lines of a demonstration cell in the nbgrader source notebook (its body follows,
-#: indented): nbgrader sets ``NBGRADER_EXECUTION`` while it autogrades or validates.
+#: The first lines of a demonstration cell in the nbgrader source notebook (after the cell's own
+#: imports): nbgrader sets ``NBGRADER_EXECUTION`` while it autogrades or validates. The cell's
+#: statements follow under ``if not _grading:``; a last expression, which the notebook displays
+#: (a figure), becomes ``None if _grading else (expression)`` so that it is still displayed.
 GRADING_GUARD = ("import os\n"
-                 "if not os.environ.get(\"NBGRADER_EXECUTION\"):  # skipped while nbgrader grades\n")
+                 "_grading = os.environ.get(\"NBGRADER_EXECUTION\")  # set while nbgrader grades: "
+                 "skip\n")
 
 
 @dataclass
@@ -172,26 +176,52 @@ def _string_lines(text: str) -> set[int]:
     return inside
 
 
+def _insert(line: str, col: int, text: str) -> str:
+    """``line`` with ``text`` inserted at the UTF-8 byte offset ``col`` (as :mod:`ast` counts)."""
+    raw = line.encode("utf-8")
+    return raw[:col].decode("utf-8") + text + raw[col:].decode("utf-8")
+
+
 def _guarded(text: str) -> str:
-    """A demonstration cell's code wrapped in :data:`GRADING_GUARD`; its top-level imports stay
-    in front of the guard, so the names they bind exist while nbgrader grades."""
+    """A demonstration cell's code behind :data:`GRADING_GUARD`: its top-level imports stay in
+    front (the names they bind exist while nbgrader grades), its statements go under
+    ``if not _grading:``, and a displayed last expression stays displayed."""
     import ast
 
     tree = ast.parse(text)
-    imports = set()
+    imports, stmts = set(), []
     for node in tree.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.update(range(node.lineno, node.end_lineno + 1))
-    if all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body):
+        else:
+            stmts.append(node)
+    if not stmts:
         return text                                # nothing to skip (only imports or comments)
-    keep = _string_lines(text)
     lines = text.splitlines()
-    head = [ln for k, ln in enumerate(lines, start=1) if k in imports]
-    body = [ln if (k in keep or not ln.strip()) else "    " + ln
-            for k, ln in enumerate(lines, start=1) if k not in imports]
-    while body and not body[0].strip():
-        body.pop(0)
-    return "\n".join(head + [GRADING_GUARD.rstrip("\n")] + body)
+    last = stmts[-1]
+    shown = isinstance(last, ast.Expr) and not lines[last.end_lineno - 1].encode(
+        "utf-8")[last.end_col_offset:].decode("utf-8").strip().startswith(";")
+    others_end = max([n.end_lineno for n in tree.body if n is not last], default=0)
+    shown = shown and others_end < last.lineno        # not sharing a line (`ax.legend(); fig`)
+    tail = set(range(last.lineno, last.end_lineno + 1)) if shown else set()
+    keep = _string_lines(text)
+    rest = [(k, ln) for k, ln in enumerate(lines, start=1) if k not in imports | tail]
+    out = [lines[k - 1] for k in sorted(imports)] + GRADING_GUARD.splitlines()
+    if len(stmts) > 1 or not shown:
+        body = [ln if (k in keep or not ln.strip()) else "    " + ln for k, ln in rest]
+        while body and not body[0].strip():
+            body.pop(0)
+        while body and not body[-1].strip():
+            body.pop()
+        out += ["if not _grading:"] + body
+    else:
+        out += [ln for _, ln in rest if ln.strip()]           # comments only
+    if shown:
+        block = lines[last.lineno - 1:last.end_lineno]
+        block[-1] = _insert(block[-1], last.end_col_offset, ")")
+        block[0] = _insert(block[0], last.col_offset, "None if _grading else (")
+        out += block
+    return "\n".join(out)
 
 
 def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool, hidden_seed: int | None = None):
