@@ -5,7 +5,10 @@
   The executed copy is kept in ``docs/_build/executed/`` so that the documentation build shows
   its outputs on the student pages instead of executing every chapter a second time.
 * The **student** chapter (the committed ``chapters/NN_*.ipynb``) must run to its stubs: the only
-  errors are the stubs' ``NotImplementedError`` and every exercise test fails on its stub.
+  errors are the stubs' ``NotImplementedError`` and every exercise test fails on its stub. The
+  two versions agree up to the exercise section, so only that section's student version is run,
+  in the same kernel, after the names the full section defined are deleted
+  (``run.execute_both``); ``tests/test_wheel.py`` runs one student chapter from a fresh kernel.
 
 ``python chapters/src/run.py NN`` (or ``--student NN``) does the same for one chapter by hand.
 """
@@ -45,15 +48,12 @@ def _save(nb, name: str) -> None:
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_full_chapter_runs_from_a_fresh_kernel(source):
-    nb, _ = RUN.execute(RUN.full_notebook(source))      # raises on the first failing cell
-    _save(nb, source.stem + ".ipynb")
-
-
-@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_student_chapter_runs_to_its_stubs(source):
-    nb, _ = RUN.execute(RUN.student_notebook(source), allow_errors=True)
-    problems = RUN.stub_errors(nb, source)
+def test_chapter_runs_full_and_to_its_stubs(source):
+    """One execution per chapter: the full version from a fresh kernel (raises on the first
+    failing cell), then in the same kernel the student version of the exercise section."""
+    full, student, _ = RUN.execute_both(source)
+    _save(full, source.stem + ".ipynb")
+    problems = RUN.stub_errors(student, source)
     assert not problems, f"{source.stem} (student version): " + "; ".join(problems)
 
 
@@ -76,3 +76,17 @@ def test_stub_errors_names_a_foreign_error_and_a_passing_stub(tmp_path):
     nb.cells[3].source = "y = 1"
     run, _ = RUN.execute(nb, allow_errors=True)
     assert RUN.stub_errors(run, src) == ["cell 2: the test of ex01_1 passed on the stub"]
+
+
+def test_the_student_section_does_not_see_what_only_a_solution_defined(tmp_path):
+    """execute_both: a later cell that needs a name only the solution defines fails in the
+    student version, as it would for a student; the full version passes."""
+    src = tmp_path / "01_tiny.py"
+    src.write_text('# %% [markdown]\n# # Tiny\n\n# %%\na = 1\n\n# %% solution="ex01_1"\n'
+                   '### BEGIN SOLUTION\ndef f(x):\n    return x + a\nsecret = 7\n'
+                   '### END SOLUTION\n\n# %% grade="ex01_1" points=1\nassert f(2) == 3\n\n'
+                   '# %%\nprint(a + secret)\n', encoding="utf-8")
+    full, student, _ = RUN.execute_both(src)
+    assert full.cells[-1].outputs[0].text == "8\n"
+    assert RUN.stub_errors(student, src) == ["cell 3: NameError: name 'f' is not defined",
+                                             "cell 4: NameError: name 'secret' is not defined"]

@@ -48,3 +48,29 @@ def test_every_python_source_compiles_without_warnings():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             compile(p.read_text(encoding="utf-8"), str(p), "exec")
+
+
+def test_readme_is_short_and_its_synopsis_names_every_choice():
+    """The README stays a two-minute read, and its CLI synopsis lists every likelihood and data
+    set the parser accepts."""
+    from elbo_edu.data import DATASET_NAMES
+    from elbo_edu.likelihoods import LIKELIHOODS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 190
+    synopsis = readme.split("## The command line", 1)[1].split("```bash", 1)[1].split("```")[0]
+    for flag, names in (("--likelihood", LIKELIHOODS), ("--data", DATASET_NAMES)):
+        listed = re.search(re.escape(flag) + r" ([\w|-]+)", synopsis).group(1).split("|")
+        assert sorted(listed) == sorted(names), (flag, listed)
+
+
+def test_readme_and_docs_speak_of_the_package_not_its_history():
+    pattern = re.compile(r"\bissues? #?\d+|\bthis round\b|\blast round\b|\bearlier round\b|"
+                         r"\bsession\b", re.IGNORECASE)
+    pages = [ROOT / "README.md"] + [p for p in (ROOT / "docs").rglob("*.md")
+                                    if not {"_build", "chapters", "tests", "generated"}
+                                    & set(p.relative_to(ROOT / "docs").parts[:-1])]
+    assert len(pages) > 10
+    found = [(p.name, m.group(0)) for p in pages
+             for m in pattern.finditer(p.read_text(encoding="utf-8"))]
+    assert not found, found

@@ -14,9 +14,11 @@ particular any ``assert`` of a derivation check. The *student* version is the co
 errors allowed and passes if every error comes from an exercise stub's ``NotImplementedError``
 (see :func:`stub_errors`). Nothing is written back into ``chapters/``.
 
-``tests/test_chapters_execute.py`` executes every full chapter once per test run through
-:func:`execute` and keeps the executed copies in :data:`EXECUTED` (``docs/_build/executed``),
-from which the documentation build makes the student pages without executing again.
+``tests/test_chapters_execute.py`` executes every chapter once per test run through
+:func:`execute_both` (the full chapter, then in the same kernel the student version of its
+exercise section) and keeps the executed full copies in :data:`EXECUTED`
+(``docs/_build/executed``), from which the documentation build makes the student pages without
+executing again.
 """
 from __future__ import annotations
 
@@ -61,6 +63,60 @@ def execute(nb, timeout: int = 600, allow_errors: bool = False):
     NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                    resources={"metadata": {"path": str(CHAPTERS)}}).execute()
     return nb, time.perf_counter() - start
+
+
+#: run in the kernel right before the exercise section, and right after the full chapter: the
+#: names the full exercise section defined are removed before its student version runs
+_SNAPSHOT = "__names_before_exercises = set(globals())"
+_RESTORE = ("for _name in set(globals()) - __names_before_exercises - {'_name'}:\n"
+            "    del globals()[_name]")
+
+
+def execute_both(source: Path, timeout: int = 600):
+    """Execute the full chapter from a fresh kernel, then the student version of its exercise
+    section in the same kernel; return ``(full, student, seconds)``, both executed.
+
+    The two versions are the same up to the first exercise cell (checked), so the student
+    version is not executed from the start again: at that cell the kernel's names are recorded;
+    after the full chapter every name defined since is deleted, and the student cells from there
+    on run with errors allowed (a stub's ``NotImplementedError`` must not stop them). A name
+    that only a solution defines is therefore missing, as it is for a student.
+
+    Raises
+    ------
+    nbclient.exceptions.CellExecutionError
+        If a cell of the full chapter raises.
+    """
+    import copy
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    full, student = full_notebook(source), student_notebook(source)
+    start = next(i for i, (a, b) in enumerate(zip(full.cells, student.cells))
+                 if a.source != b.source)
+    client = NotebookClient(full, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(CHAPTERS)}})
+    begin = time.perf_counter()
+    client.reset_execution_trackers()
+
+    def aside(code: str, index: int) -> None:          # nbclient stores a cell at its index
+        keep = client.nb.cells[index]
+        client.execute_cell(nbformat.v4.new_code_cell(code), index, store_history=False)
+        client.nb.cells[index] = keep
+
+    with client.setup_kernel():
+        for i, cell in enumerate(full.cells):
+            if i == start:
+                aside(_SNAPSHOT, i)
+            client.execute_cell(cell, i, execution_count=client.code_cells_executed + 1)
+        aside(_RESTORE, start)
+        tail = copy.deepcopy(student)
+        tail.cells[:start] = copy.deepcopy(full.cells[:start])
+        client.nb, client.allow_errors = tail, True
+        for i in range(start, len(tail.cells)):
+            client.execute_cell(tail.cells[i], i, execution_count=client.code_cells_executed + 1)
+    return full, tail, time.perf_counter() - begin
 
 
 def _errors(cell) -> list:
