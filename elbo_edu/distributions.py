@@ -267,6 +267,10 @@ def bernoulli_log_prob_grad_unchecked(x, logits, grad_out=None):
 #: below this absolute value of the logit the log-normaliser and its derivative use their
 #: Taylor series
 CB_TAYLOR_BELOW = 0.1
+#: the Taylor coefficients of ``log C(l) - log 2`` in powers of ``t = l**2`` (t, t^2, t^3, t^4),
+#: and of ``d log C / dl`` divided by ``|l|`` (1, t, t^2, t^3); the numba kernel uses these too
+CB_LOG_NORM_SERIES = (1 / 12, -7 / 1440, 31 / 90720, -127 / 4838400)
+CB_LOG_NORM_GRAD_SERIES = (1 / 6, -7 / 360, 31 / 15120, -127 / 604800)
 
 
 def continuous_bernoulli_log_norm(logits) -> np.ndarray:
@@ -296,7 +300,8 @@ def continuous_bernoulli_log_norm_unchecked(lg) -> np.ndarray:
     closed = np.log(a_big) - np.log(-np.expm1(-a_big)) + np.log1p(e)
     a = np.where(small, a, 0)                # and overflow out of the series not taken
     t = a * a
-    series = np.log(2.0) + t * (1 / 12 + t * (-7 / 1440 + t * (31 / 90720 - t * 127 / 4838400)))
+    c = CB_LOG_NORM_SERIES
+    series = np.log(2.0) + t * (c[0] + t * (c[1] + t * (c[2] + t * c[3])))
     return np.where(small, series, closed).astype(lg.dtype, copy=False)
 
 
@@ -323,7 +328,8 @@ def continuous_bernoulli_log_norm_grad_unchecked(lg) -> np.ndarray:
     closed = 1 / a_big - 2 * e / (-np.expm1(-a_big) * (1 + e))
     a = np.where(small, a, 0)
     t = a * a
-    series = a * (1 / 6 + t * (-7 / 360 + t * (31 / 15120 - t * 127 / 604800)))
+    c = CB_LOG_NORM_GRAD_SERIES
+    series = a * (c[0] + t * (c[1] + t * (c[2] + t * c[3])))
     return (np.sign(lg) * np.where(small, series, closed)).astype(lg.dtype, copy=False)
 
 

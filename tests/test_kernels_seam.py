@@ -4,6 +4,7 @@ operation (what a course exercise uses)."""
 from __future__ import annotations
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -27,6 +28,25 @@ def test_both_backends_implement_every_operation_with_the_interface_signature(op
         assert inspect.signature(impl) == want, (cls.__name__, op)
 
 
+def test_the_table_declares_each_operation_once_and_everything_follows():
+    """The interface's methods, the checked public functions and the docs page's table are the
+    operations of kernels.interface.TABLE, each once."""
+    from pathlib import Path
+
+    from elbo_edu.kernels import api
+
+    assert len(set(K.OPERATIONS)) == len(K.OPERATIONS) == len(K.TABLE)
+    assert set(api.PUBLIC) == set(K.OPERATIONS)
+    for op in K.TABLE:
+        assert getattr(K, op.name) is api.PUBLIC[op.name][0]
+        params = list(inspect.signature(getattr(Backend, op.name)).parameters)[1:]
+        assert tuple(params) == op.params
+    page = (Path(__file__).resolve().parents[1] / "docs" / "how_the_code_is_organised.md").read_text()
+    seam = page[page.index("## The seam"):page.index("\n## ", page.index("## The seam"))]
+    rows = re.findall(r"^\| ((?:`\w+`(?:, )?)+) \|", seam, flags=re.M)
+    assert sorted(n for r in rows for n in re.findall(r"`(\w+)`", r)) == sorted(K.OPERATIONS)
+
+
 def test_the_interface_lists_exactly_the_public_operations():
     public_methods = {n for n, v in vars(Backend).items()
                       if callable(v) and not n.startswith("_") and n != "substitute"}
@@ -42,7 +62,9 @@ def test_every_numba_kernel_names_the_function_it_fuses(op):
 
 
 def test_the_activation_names_are_the_activation_modules():
-    assert set(K.ACTIVATION_NAMES) == set(nn.ACTIVATION_MODULES)
+    from elbo_edu.kernels import numba_backend
+
+    assert set(K.ACTIVATION_NAMES) == set(nn.ACTIVATION_MODULES) == set(numba_backend._CODES)
     for name, cls in nn.ACTIVATION_MODULES.items():
         assert cls.name == name
 

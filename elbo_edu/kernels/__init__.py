@@ -16,34 +16,22 @@ environment variable ``ELBO_EDU_BACKEND=numba|numpy`` before the first call. The
 and require them to agree (float64 to 1e-12, float32 to 1e-5, relative). :func:`substitute` puts
 another function in place of one operation for a ``with`` block.
 
-Operations (``(N, K)`` is a batch of rows; the arrays of one call share one float dtype):
-
-* ``bias_act_forward(h, b, act="relu", *, slope=0.01) -> h``: ``h <- f(h + b)`` in place, right
-  after ``h = x @ W`` (chapter 02);
-* ``bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None) -> (dpre, db)``:
-  ``dpre = dy * f'(pre)`` written with ``y = f(pre)``, ``db = dpre.sum(0)``;
-* ``bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None) -> (logp (N,), dlogits)``,
-  ``continuous_bernoulli_loglik_grad`` (the same arguments) and
-  ``gaussian_loglik_grad(x, mean, logvar (D,), *, scale=1.0, out=None) -> (logp, dmean,
-  dlogvar (D,))``: the log-likelihood per row and ``scale`` times its gradients (chapter 07);
-* ``reparam_kl(mu, logvar, eps, *, out=None) -> (z, kl (N,))`` and
-  ``reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None) -> (dmu, dlogvar)``:
-  ``z = mu + exp(logvar/2) eps`` and KL(q || N(0, I)) per row, and back (chapters 05, 08);
-* ``adam_update(groups, step, b1, b2, eps_hat) -> None``: one Adam step in place for each
-  ``(p, g, m, v)``;
-* ``in_unit_interval(x) -> bool``: every entry in [0, 1], NaN not (the per-batch check of a
-  Bernoulli model, one pass);
-* ``kde_log_density(x_eval (M, d), x_data (N, d), bandwidth) -> (M,)``: the Gaussian kernel
-  density estimate (chapter 01).
+The operations are declared once, in :data:`~elbo_edu.kernels.interface.TABLE`; the list below
+is made from it. ``(N, K)`` is a batch of rows; the arrays of one call share one float dtype.
 """
-from .api import (BACKENDS, ENV_VAR, adam_update, backend, get_backend, set_backend, bernoulli_loglik_grad, bias_act_backward, bias_act_forward,
-                  continuous_bernoulli_loglik_grad, gaussian_loglik_grad, in_unit_interval,
-                  kde_log_density, reparam_kl, reparam_kl_backward, substitute, use_backend,
-                  warmup)
-from .interface import ACTIVATION_NAMES, OPERATIONS, Backend
+from . import api
+from .api import (BACKENDS, ENV_VAR, backend, get_backend, set_backend, substitute,
+                  use_backend, warmup)
+from .interface import ACTIVATION_NAMES, OPERATIONS, TABLE, Backend
 
-__all__ = ["BACKENDS", "ENV_VAR", "ACTIVATION_NAMES", "OPERATIONS", "Backend", "backend",
-           "get_backend", "set_backend", "use_backend", "substitute", "warmup",
-           "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
-           "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl",
-           "reparam_kl_backward", "adam_update", "in_unit_interval", "kde_log_density"]
+# the checked public function of each operation of the table, under the operation's name
+globals().update({name: fn for name, (fn, _) in api.PUBLIC.items()})
+
+if __doc__:                      # (None under python -OO)
+    __doc__ += "\nOperations:\n\n" + "\n".join(
+        f"* ``{op.name}``: {op.summary}; the same as {op.readable} (chapter {op.chapter})."
+        for op in TABLE) + "\n"
+
+__all__ = ["BACKENDS", "ENV_VAR", "ACTIVATION_NAMES", "OPERATIONS", "TABLE", "Backend", "backend",
+           "get_backend", "set_backend", "use_backend", "substitute", "warmup"]
+__all__.extend(OPERATIONS)

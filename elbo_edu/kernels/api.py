@@ -20,14 +20,12 @@ import time
 import numpy as np
 
 from .._checks import as_float_array, check_positive_float
-from .interface import ACTIVATION_NAMES, Backend
+from .interface import ACTIVATION_NAMES, OPERATIONS, TABLE, Backend
 from .numpy_backend import NumpyBackend
 
 __all__ = ["BACKENDS", "ENV_VAR", "get_backend", "set_backend", "use_backend", "backend",
-           "bias_act_forward", "bias_act_backward", "bernoulli_loglik_grad",
-           "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "reparam_kl",
-           "reparam_kl_backward", "adam_update", "in_unit_interval", "kde_log_density",
            "warmup", "substitute"]
+__all__.extend(OPERATIONS)      # the checked public function of each operation of the table
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -104,6 +102,23 @@ def use_backend(name: str):
         set_backend(previous)
 
 
+# -------------------------------------------------------------- the checked public functions
+#: operation name -> (its checked public function, the argument tuples that compile it in warmup)
+PUBLIC: dict = {}
+
+
+def _operation(warmup_args):
+    """Register the decorated function as the checked public function of the operation of
+    :data:`~elbo_edu.kernels.interface.TABLE` with its name. ``warmup_args(a, b, c)`` gives the
+    argument tuples with which :func:`warmup` calls it, from three (3, 4) arrays of one dtype."""
+    def register(fn):
+        if fn.__name__ not in OPERATIONS:
+            raise ValueError(f"{fn.__name__}: not an operation of the table {OPERATIONS}")
+        PUBLIC[fn.__name__] = (fn, warmup_args)
+        return fn
+    return register
+
+
 # ----------------------------------------------------------------------------- validation
 def _float(a, name):
     if not isinstance(a, np.ndarray) or a.dtype not in _FLOATS:
@@ -153,6 +168,7 @@ def _scalar(value, name):
 
 
 # ---------------------------------------------------------------- fused bias + activation
+@_operation(lambda a, b, c: [(a.copy(), b[0], act) for act in ACTIVATION_NAMES])
 def bias_act_forward(h, b, act="relu", *, slope=0.01):
     r"""Add the bias and apply the activation, in place: ``h <- f(h + b)`` (chapter 02, D2.4).
 
@@ -177,6 +193,7 @@ def bias_act_forward(h, b, act="relu", *, slope=0.01):
     return backend().bias_act_forward(h, b, act, slope)
 
 
+@_operation(lambda a, b, c: [(c, a, act) for act in ACTIVATION_NAMES])
 def bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None):
     r"""Backward of :func:`bias_act_forward`: :math:`\partial pre = dy\odot f'(pre)`,
     :math:`\partial b = \sum_n \partial pre_n`, with :math:`f'` written through the output ``y``
@@ -201,6 +218,7 @@ def bias_act_backward(dy, y, act="relu", *, slope=0.01, out=None):
 
 
 # ------------------------------------------------------------------- likelihoods (chapter 07)
+@_operation(lambda a, b, c: [(a, b)])
 def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     r"""Bernoulli log-likelihood per row and its gradient, in one pass (chapter 07, D7.2).
 
@@ -226,6 +244,7 @@ def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     return backend().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
 
 
+@_operation(lambda a, b, c: [(a, b)])
 def continuous_bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     r"""Continuous-Bernoulli log-density per row and ``scale`` times its gradient (chapter 07;
     :func:`elbo_edu.distributions.continuous_bernoulli_log_prob`).
@@ -241,6 +260,7 @@ def continuous_bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     return backend().continuous_bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
 
 
+@_operation(lambda a, b, c: [(a, b, c[0])])
 def gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None):
     r"""Diagonal-Gaussian log-density per row and ``scale`` times its gradients (chapter 07, D7.1),
     the log-variance shared by the rows (a decoder's fixed or learned variance).
@@ -271,6 +291,7 @@ def gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None):
 
 
 # ---------------------------------------------------- reparameterization + KL (chapters 05, 08)
+@_operation(lambda a, b, c: [(a, b, c)])
 def reparam_kl(mu, logvar, eps, *, out=None):
     r"""The reparameterized sample and the KL to the prior, per row (D8.1 and D5.4).
 
@@ -293,6 +314,7 @@ def reparam_kl(mu, logvar, eps, *, out=None):
     return backend().reparam_kl(mu, logvar, eps, out)
 
 
+@_operation(lambda a, b, c: [(a, b, c, a)])
 def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
     r"""Backward of :func:`reparam_kl` for the loss ``dz . z + kl_scale * sum_n KL_n`` (D8.1, D5.5).
 
@@ -315,6 +337,7 @@ def reparam_kl_backward(dz, mu, logvar, eps, *, kl_scale=1.0, out=None):
 
 
 # ------------------------------------------------------------------------------- Adam
+@_operation(lambda a, b, c: [([(a.copy(), b, c.copy(), c.copy())], 1e-3, 0.9, 0.999, 1e-8)])
 def adam_update(groups, step, b1, b2, eps_hat):
     r"""One Adam update in place for each ``(p, g, m, v)`` of ``groups``
     (:func:`elbo_edu.kernels.numpy_backend.adam_update`, fused by the numba backend).
@@ -343,6 +366,7 @@ def adam_update(groups, step, b1, b2, eps_hat):
 
 
 # ------------------------------------------------------------------------- data checks
+@_operation(lambda a, b, c: [(a,)])
 def in_unit_interval(x) -> bool:
     """``True`` when every entry of the float array ``x`` lies in [0, 1] (NaN does not), in one
     pass: the check a Bernoulli model runs on each training batch (chapter 07)."""
@@ -351,6 +375,7 @@ def in_unit_interval(x) -> bool:
 
 
 # ------------------------------------------------------------------------- evaluation
+@_operation(lambda a, b, c: [(a, b, 0.5)])
 def kde_log_density(x_eval, x_data, bandwidth):
     r"""Log of the Gaussian kernel density estimate at each row of ``x_eval`` (chapter 01, D1.3).
 
@@ -404,17 +429,9 @@ def warmup(dtypes=(np.float32, np.float64)) -> float:
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     for dt in dtypes:
-        dt = np.dtype(dt)
         a, b, c = (rng.uniform(0.1, 0.9, (3, 4)).astype(dt) for _ in range(3))
-        for act in ACTIVATION_NAMES:
-            y = bias_act_forward(a.copy(), b[0], act)
-            bias_act_backward(c, y, act)
-        bernoulli_loglik_grad(a, b)
-        continuous_bernoulli_loglik_grad(a, b)
-        gaussian_loglik_grad(a, b, c[0])
-        reparam_kl(a, b, c)
-        reparam_kl_backward(a, b, c, a)
-        adam_update([(a.copy(), b, c.copy(), c.copy())], 1e-3, 0.9, 0.999, 1e-8)
-        in_unit_interval(a)
-        kde_log_density(a, b, 0.5)
+        for op in TABLE:
+            fn, warmup_args = PUBLIC[op.name]
+            for args in warmup_args(a, b, c):
+                fn(*args)
     return time.perf_counter() - t0

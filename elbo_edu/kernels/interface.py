@@ -18,75 +18,91 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from typing import NamedTuple
 
 from ..special import ACTIVATIONS
 
-__all__ = ["Backend", "OPERATIONS", "ACTIVATION_NAMES"]
+__all__ = ["Backend", "Operation", "TABLE", "OPERATIONS", "ACTIVATION_NAMES"]
 
 #: The activation names the seam accepts (the keys of :data:`elbo_edu.special.ACTIVATIONS`).
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
-#: The operations of the interface, in the order a training step uses them.
-OPERATIONS = ("in_unit_interval", "bias_act_forward", "reparam_kl", "bernoulli_loglik_grad",
-              "continuous_bernoulli_loglik_grad", "gaussian_loglik_grad", "bias_act_backward",
-              "reparam_kl_backward", "adam_update", "kde_log_density")
+
+class Operation(NamedTuple):
+    """One operation of the seam, declared once (:data:`TABLE`)."""
+
+    name: str
+    params: tuple       #: the backend method's parameters, after ``self``
+    summary: str        #: what it computes, with the array shapes
+    readable: str       #: the readable function(s) it is: what the NumPy backend runs
+    chapter: str        #: the chapter that derives it
+
+
+#: The seam, declared once, in the order a training step uses the operations. The interface's
+#: methods below, :data:`OPERATIONS`, the checked public functions of :mod:`.api` (each
+#: registered under its operation's name), :func:`~elbo_edu.kernels.warmup` and the list in
+#: :mod:`elbo_edu.kernels`' docstring all follow from it; the docs page's table is tested
+#: against it.
+TABLE = (
+    Operation("in_unit_interval", ("x",),
+              "``True`` when every entry of ``x`` lies in [0, 1] (NaN does not), in one pass",
+              "``np.min(x) >= 0 and np.max(x) <= 1``", "07"),
+    Operation("bias_act_forward", ("h", "b", "act", "slope"),
+              "``h <- f(h + b)`` in place, ``h`` (N, K), ``b`` (K,); returns ``h``",
+              "``h + b``, then the activation ``special.ACTIVATIONS[act][0]``", "02"),
+    Operation("reparam_kl", ("mu", "logvar", "eps", "out"),
+              "``(z, kl)``: ``out <- mu + exp(logvar/2) * eps`` (N, Z) and KL(q || N(0, I)) per "
+              "row (N,)", "``distributions.reparameterize`` and ``kl_std_normal``", "05, 08"),
+    Operation("bernoulli_loglik_grad", ("x", "logits", "scale", "out"),
+              "``(logp (N,), out)``: the Bernoulli log-likelihood per row and ``out <- scale * "
+              "dlogp/dlogits``; ``out`` may be ``logits``",
+              "``distributions.bernoulli_log_prob`` and ``bernoulli_log_prob_grad``", "07"),
+    Operation("continuous_bernoulli_loglik_grad", ("x", "logits", "scale", "out"),
+              "as ``bernoulli_loglik_grad`` for the continuous Bernoulli",
+              "``distributions.continuous_bernoulli_log_prob`` and its ``_grad``", "07"),
+    Operation("gaussian_loglik_grad", ("x", "mean", "logvar", "scale", "out"),
+              "``(logp (N,), out, dlogvar (K,))`` for ``N(x; mean, exp(logvar))`` with ``logvar`` "
+              "(K,) shared by the rows: ``out <- scale * dlogp/dmean``, ``dlogvar`` the scaled "
+              "gradient summed over the rows; ``out`` may be ``mean``",
+              "``distributions.gaussian_log_prob`` and ``gaussian_log_prob_grad``", "07"),
+    Operation("bias_act_backward", ("dy", "y", "act", "slope", "out"),
+              "``out <- dy * f'(pre)`` written through ``y = f(pre)``; returns "
+              "``(out, out.sum(0))``; ``out`` may be ``dy``",
+              "``dy *`` the derivative ``special.ACTIVATIONS[act][1](y)``", "02"),
+    Operation("reparam_kl_backward", ("dz", "mu", "logvar", "eps", "kl_scale", "dmu_out",
+                                      "dlogvar_out"),
+              "``(dmu, dlogvar)``: the gradients of ``sum(dz * z) + kl_scale * sum(kl)``",
+              "``distributions.reparameterize_grad`` plus ``kl_std_normal_grad``", "05, 08"),
+    Operation("adam_update", ("groups", "step", "b1", "b2", "eps_hat"),
+              "one Adam update in place for each ``(p, g, m, v)`` of ``groups``, the bias "
+              "corrections folded into ``step`` and ``eps_hat``",
+              "``kernels.numpy_backend.adam_update``", "09"),
+    Operation("kde_log_density", ("x_eval", "x_data", "bandwidth"),
+              "the Gaussian kernel density estimate: ``(M, d), (N, d), float -> (M,)``",
+              "``NumpyBackend.kde_log_density`` (written once there)", "01"),
+)
+
+#: The names of the operations, in the order of :data:`TABLE`.
+OPERATIONS = tuple(op.name for op in TABLE)
+
+
+def _abstract(op: Operation):
+    """The interface's method for ``op``: its signature and docstring, no implementation."""
+    def method(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} does not implement {op.name}")
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{op.summary} (the same as {op.readable}; chapter {op.chapter})."
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    method.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, kind) for n in ("self",) + op.params])
+    return method
 
 
 class Backend:
-    """Interface of a backend (see the module docstring). Shapes: ``(N, K)`` a batch of rows."""
+    """Interface of a backend (see the module docstring): one method per operation of
+    :data:`TABLE`, with its parameters. Shapes: ``(N, K)`` a batch of rows."""
 
     name = ""
-
-    # -- data check ---------------------------------------------------------------------------
-    def in_unit_interval(self, x):
-        """``True`` when every entry of ``x`` lies in [0, 1] (NaN does not)."""
-        raise NotImplementedError
-
-    # -- dense layer: bias + activation (chapter 02) ------------------------------------------
-    def bias_act_forward(self, h, b, act, slope):
-        """``h <- f(h + b)`` in place; ``h`` (N, K), ``b`` (K,); returns ``h``."""
-        raise NotImplementedError
-
-    def bias_act_backward(self, dy, y, act, slope, out):
-        """``out <- dy * f'(pre)`` written through ``y = f(pre)``; returns ``(out, out.sum(0))``.
-        ``out`` may be ``dy``."""
-        raise NotImplementedError
-
-    # -- likelihoods (chapter 07): log p per row and scale * gradient -------------------------
-    def bernoulli_loglik_grad(self, x, logits, scale, out):
-        """``(logp (N,), out)``: Bernoulli log-likelihood per row, ``out <- scale * dlogp/dlogits``.
-        ``out`` may be ``logits``."""
-        raise NotImplementedError
-
-    def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
-        """As :meth:`bernoulli_loglik_grad` for the continuous Bernoulli."""
-        raise NotImplementedError
-
-    def gaussian_loglik_grad(self, x, mean, logvar, scale, out):
-        """``(logp (N,), out, dlogvar (K,))`` for ``N(x; mean, exp(logvar))``, ``logvar`` (K,)
-        shared by the rows: ``out <- scale * dlogp/dmean``, ``dlogvar`` = scale * dlogp/dlogvar
-        summed over the rows. ``out`` may be ``mean``."""
-        raise NotImplementedError
-
-    # -- reparameterization + KL to N(0, I) (chapters 05, 08) ---------------------------------
-    def reparam_kl(self, mu, logvar, eps, out):
-        """``(z, kl)``: ``out <- mu + exp(logvar/2) * eps``, ``kl`` (N,) = KL(q || N(0, I))."""
-        raise NotImplementedError
-
-    def reparam_kl_backward(self, dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
-        """Gradients of ``sum(dz * z) + kl_scale * sum(kl)``: ``(dmu, dlogvar)``."""
-        raise NotImplementedError
-
-    # -- optimizer ----------------------------------------------------------------------------
-    def adam_update(self, groups, step, b1, b2, eps_hat):
-        """One Adam update in place for each ``(p, g, m, v)`` of ``groups`` (bias corrections
-        folded into ``step`` and ``eps_hat``; see :func:`elbo_edu.kernels.numpy_backend.adam_update`)."""
-        raise NotImplementedError
-
-    # -- evaluation ---------------------------------------------------------------------------
-    def kde_log_density(self, x_eval, x_data, bandwidth):
-        """Gaussian kernel density estimate: ``(M, d), (N, d), float -> (M,)`` (chapter 01)."""
-        raise NotImplementedError
 
     # -- substitution -------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -126,3 +142,7 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+for _op in TABLE:
+    setattr(Backend, _op.name, _abstract(_op))

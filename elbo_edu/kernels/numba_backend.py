@@ -28,13 +28,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .. import distributions as D
 from ..special import LOG_2PI
 from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64
-from .interface import ACTIVATION_NAMES, Backend
+from .interface import Backend
 
 __all__ = ["NumbaBackend"]
 
-_CODES = {name: i for i, name in enumerate(ACTIVATION_NAMES)}   # identity 0, relu 1, ...
+# The loops branch on an integer per activation (numba compiles no dict of strings); the codes
+# are named here, and only the methods below turn a name of the seam into its code.
+IDENTITY, RELU, LEAKY_RELU, TANH, SIGMOID, SOFTPLUS = range(6)
+_CODES = {"identity": IDENTITY, "relu": RELU, "leaky_relu": LEAKY_RELU, "tanh": TANH,
+          "sigmoid": SIGMOID, "softplus": SOFTPLUS}
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of a Python
 # ZeroDivisionError check on every division, which would keep LLVM from vectorising the loops.
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
@@ -52,16 +57,16 @@ def _bias_act_fwd(h, b, act, slope, zero, one):
     for i in range(n):
         for j in range(k):
             v = h[i, j] + b[j]
-            if act == 1:
+            if act == RELU:
                 v = zero if v <= zero else v             # max(v, 0); NaN passes through
-            elif act == 2:
+            elif act == LEAKY_RELU:
                 v = v * slope if v <= zero else v
-            elif act == 3:
+            elif act == TANH:
                 v = np.tanh(v)
-            elif act == 4:
+            elif act == SIGMOID:
                 e = exp(-abs(v))
                 v = (one if v >= zero else e) / (one + e)
-            elif act == 5:
+            elif act == SOFTPLUS:
                 v = (v if v > zero else zero) + np.log1p(np.exp(-abs(v)))
             h[i, j] = v
 
@@ -73,12 +78,12 @@ def _bias_act_bwd(dy, y, act, slope, out, db, zero, one):
         db[j] = zero
     for i in range(n):
         # one branch per row, straight-line inner loops: LLVM vectorises each of them
-        if act == 1:
+        if act == RELU:
             for j in range(k):
                 g = dy[i, j] if y[i, j] > zero else dy[i, j] * zero
                 out[i, j] = g
                 db[j] += g
-        elif act == 0:
+        elif act == IDENTITY:
             for j in range(k):
                 out[i, j] = dy[i, j]
                 db[j] += dy[i, j]
@@ -86,13 +91,13 @@ def _bias_act_bwd(dy, y, act, slope, out, db, zero, one):
             for j in range(k):
                 g = dy[i, j]
                 yy = y[i, j]
-                if act == 2:
+                if act == LEAKY_RELU:
                     g = g if yy > zero else g * slope
-                elif act == 3:
+                elif act == TANH:
                     g = g * (one - yy * yy)
-                elif act == 4:
+                elif act == SIGMOID:
                     g = g * (yy * (one - yy))
-                elif act == 5:
+                elif act == SOFTPLUS:
                     g = g * -expm1(-yy)
                 out[i, j] = g
                 db[j] += g
@@ -149,13 +154,14 @@ def _bernoulli_logp_f32(x, logits, logp):
 
 
 @njit(**_JIT)
-def _cb_log_norm(lg, small):
-    """log C(l) and d log C / dl of the continuous Bernoulli (Taylor series below ``small``)."""
+def _cb_log_norm(lg, small, c, k):
+    """log C(l) and d log C / dl of the continuous Bernoulli (Taylor series below ``small``, with
+    the coefficients ``c``, ``k`` of distributions.CB_LOG_NORM_SERIES and _GRAD_SERIES)."""
     a = abs(lg)
     if a < small:
         t = a * a
-        ln = np.log(2.0) + t * (1 / 12 + t * (-7 / 1440 + t * (31 / 90720 - t * 127 / 4838400)))
-        d = a * (1 / 6 + t * (-7 / 360 + t * (31 / 15120 - t * 127 / 604800)))
+        ln = np.log(2.0) + t * (c[0] + t * (c[1] + t * (c[2] + t * c[3])))
+        d = a * (k[0] + t * (k[1] + t * (k[2] + t * k[3])))
     else:
         e = np.exp(-a)
         ln = np.log(a) - np.log(-np.expm1(-a)) + np.log1p(e)
@@ -164,7 +170,7 @@ def _cb_log_norm(lg, small):
 
 
 @njit(**_JIT)
-def _continuous_bernoulli(x, logits, scale, out, logp, small, tiny):
+def _continuous_bernoulli(x, logits, scale, out, logp, small, c, k, tiny):
     n, dim = x.shape
     terms = np.empty(dim, np.float64)
     for i in range(n):
@@ -172,7 +178,7 @@ def _continuous_bernoulli(x, logits, scale, out, logp, small, tiny):
             lg = np.float64(logits[i, j])
             xx = np.float64(x[i, j])
             e = np.exp(-abs(lg))
-            ln, dln = _cb_log_norm(lg, small)
+            ln, dln = _cb_log_norm(lg, small, c, k)
             terms[j] = xx * lg - ((lg if lg > 0 else 0.0) + np.log1p(e)) + ln
             sig = (1.0 if lg >= 0 else e) / (1.0 + e)
             g = scale * (xx - sig + dln)
@@ -343,9 +349,9 @@ class NumbaBackend(Backend):
     def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
         """The same as ``distributions.continuous_bernoulli_log_prob`` and its ``_grad``, fused
         (computed in float64 and rounded once)."""
-        from ..distributions import CB_TAYLOR_BELOW
         logp = np.empty(x.shape[0], dtype=np.float64)
-        _continuous_bernoulli(x, logits, float(scale), out, logp, CB_TAYLOR_BELOW,
+        _continuous_bernoulli(x, logits, float(scale), out, logp, D.CB_TAYLOR_BELOW,
+                              D.CB_LOG_NORM_SERIES, D.CB_LOG_NORM_GRAD_SERIES,
                               float(np.finfo(x.dtype).tiny))
         return logp.astype(x.dtype), out
 
