@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_probability_targets, check_same_shape
+# (float32 and float64 only: a log-density in float16 rounds to -inf long before it is small)
+from ._checks import as_density_array as as_float_array
+from ._checks import check_probability_targets, check_same_shape
 from .special import LOG_2PI, logsumexp, sigmoid, softplus
 
 __all__ = [
@@ -160,7 +162,8 @@ def std_normal_log_prob(z) -> np.ndarray:
     ``z``: (..., D) -> (...).
     """
     z = _data(z, "z")
-    return -0.5 * (z.shape[-1] * LOG_2PI + np.sum(z * z, axis=-1))
+    with np.errstate(over="ignore"):  # a huge z gives -inf, the right limit, without a warning
+        return -0.5 * (z.shape[-1] * LOG_2PI + np.sum(z * z, axis=-1))
 
 
 def std_normal_log_prob_grad(z, grad_out=None):
@@ -319,7 +322,8 @@ def reparameterize(mu, logvar, eps) -> np.ndarray:
     ``mu``, ``logvar``, ``eps``: arrays of one shape ``(..., Z)``; returns ``z`` of that shape.
     """
     mu, logvar, eps = _reparam_args(mu, logvar, eps)
-    return mu + np.exp(0.5 * logvar) * eps
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the caller's to see: inf
+        return mu + np.exp(0.5 * logvar) * eps
 
 
 def reparameterize_grad(mu, logvar, eps, grad_out):
@@ -337,8 +341,9 @@ def reparameterize_grad(mu, logvar, eps, grad_out):
     g = as_float_array(grad_out, "grad_out")
     if g.shape != mu.shape:
         raise ValueError(f"grad_out: expected shape {mu.shape} (the shape of z), got {g.shape}")
-    sigma = np.exp(0.5 * logvar)
-    return g, g * (0.5 * sigma * eps), g * sigma
+    with np.errstate(over="ignore", invalid="ignore"):
+        sigma = np.exp(0.5 * logvar)
+        return g, g * (0.5 * sigma * eps), g * sigma
 
 
 def _reparam_args(mu, logvar, eps):
@@ -485,7 +490,8 @@ def kl_std_normal(mu, logvar) -> np.ndarray:
     ``mu``, ``logvar``: (..., D) -> (...). Computed with ``expm1`` so it is exactly 0 at the prior.
     """
     mu, logvar = _std_args(mu, logvar)
-    return 0.5 * np.sum(np.expm1(logvar) - logvar + mu * mu, axis=-1)
+    with np.errstate(over="ignore"):  # a huge logvar or mu gives +inf without a warning
+        return 0.5 * np.sum(np.expm1(logvar) - logvar + mu * mu, axis=-1)
 
 
 def kl_std_normal_grad(mu, logvar, grad_out=None):
@@ -498,4 +504,5 @@ def kl_std_normal_grad(mu, logvar, grad_out=None):
     """
     mu, logvar = _std_args(mu, logvar)
     g = _upstream(grad_out, mu.shape[:-1], mu.dtype)
-    return g * mu, g * 0.5 * np.expm1(logvar)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return g * mu, g * 0.5 * np.expm1(logvar)
