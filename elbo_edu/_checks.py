@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "as_float_array",
+    "as_density_array",
     "check_finite",
     "check_same_shape",
     "check_positive_int",
@@ -46,6 +47,24 @@ def as_float_array(x, name: str, *, ndim_min: int = 0, finite: bool = True) -> n
                          f"got shape {arr.shape}")
     if finite:
         check_finite(arr, name)
+    return arr
+
+
+def as_density_array(x, name: str, **kwargs) -> np.ndarray:
+    """:func:`as_float_array` for log-densities and their gradients: float32 or float64 only.
+
+    float16 is refused, as the layers refuse it: its largest number is 65 504, so a log-density
+    summed over 784 pixels rounds to -inf (e.g. -120 000 nats) and a KL overflows.
+
+    Raises
+    ------
+    ValueError
+        As :func:`as_float_array`, and for any other floating type (float16, longdouble).
+    """
+    arr = as_float_array(x, name, **kwargs)
+    if arr.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64 values, got {arr.dtype} (half "
+                         f"precision cannot hold a log-density; convert with .astype(np.float32))")
     return arr
 
 

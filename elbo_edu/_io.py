@@ -3,7 +3,7 @@
 A file is written to a fresh hidden temporary file beside its destination, flushed to disk and
 then moved over the destination with :func:`os.replace` (atomic on one file system): a reader, a
 crash or a Ctrl-C never sees half a file, and on any failure the old file stays as it was and the
-temporary file is removed.
+temporary file is removed. An ``OSError`` (a full disk, say) names the destination.
 """
 from __future__ import annotations
 
@@ -44,6 +44,11 @@ def atomic_write(path, write: Callable[[BinaryIO], object]) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno is not None and exc.filename in (None, str(tmp)):  # name the destination
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -153,13 +153,10 @@ def _train_args(args) -> tuple[dict, dict, dict]:
     import numpy as np
 
     if args.resume is not None:
-        from .checkpoint import load_checkpoint
+        from .checkpoint import check_training_checkpoint, load_checkpoint
 
-        meta = load_checkpoint(args.resume).meta
-        for key in ("model", "train"):
-            if not isinstance(meta.get(key), dict):
-                raise CLIError(f"--resume: {args.resume} has no {key!r} entry in its checkpoint "
-                               f"(damaged, or not written by 'elbo-edu train')")
+        # (a damaged entry is named with the file, never blamed on a flag the user did not give)
+        meta = check_training_checkpoint(load_checkpoint(args.resume)).meta
         given = [f for f in ("data", "likelihood", "hidden", "z_dim", "batch_size", "lr", "beta",
                              "kl_warmup", "seed", "dtype", "binarize", "activation", "obs_var",
                              "learned_var") if getattr(args, f) is not None]
@@ -205,6 +202,7 @@ def _cmd_train(args) -> int:
     data = _load_data(info["data"], info["data_dir"], np.dtype(cfg["dtype"]),
                       download=not args.no_download)
     cfg = dict(cfg, x_dim=data.x_dim)
+    _check_memory(cfg, min(settings["batch_size"], len(data.x_train)), args)
     out = _run_dir(args.out if args.out is not None or args.resume is None
                    else (args.resume if Path(args.resume).is_dir()
                          else str(Path(args.resume).parent)))
@@ -216,10 +214,39 @@ def _cmd_train(args) -> int:
                     binarize=settings["binarize"], resume_from=args.resume, log=_print_epoch,
                     run_info=info, overwrite=args.overwrite)
     if not args.no_plots and history:
-        for name in _figures(model, data, history, out, settings["seed"]):
-            print(f"wrote {out / name}")
+        try:
+            for name in _figures(model, data, history, out, settings["seed"]):
+                print(f"wrote {out / name}")
+        except OSError as exc:  # the run is saved; only a figure is missing
+            from .run import describe_os_error
+            raise CLIError(f"{describe_os_error(exc)}; the run itself is saved in {out} (draw "
+                           f"the figures again with: elbo-edu plot {out})") from None
     print(f"run saved in {out}  (elbo-edu evaluate {out}; elbo-edu sample {out})")
     return 0
+
+
+def _check_memory(cfg: dict, batch_size: int, args) -> None:
+    """Refuse, in one line naming the flag, a model that cannot fit in memory (before the
+    allocation fails deep inside NumPy)."""
+    from ._memory import available_bytes, format_bytes, vae_training_bytes
+
+    need, have = vae_training_bytes(cfg, batch_size), available_bytes()
+    if have is None or need <= have:
+        return
+    if args.resume is not None:
+        flag = f"--resume {args.resume}"
+    else:  # blame the flag whose default would help most
+        smaller = {"--hidden": dict(cfg, hidden=[400] * len(cfg["hidden"])),
+                   "--z-dim": dict(cfg, z_dim=20)}
+        need_without = {f: vae_training_bytes(c, batch_size) for f, c in smaller.items()}
+        need_without["--batch-size"] = vae_training_bytes(cfg, 128)
+        flag = min(need_without, key=need_without.get)
+        value = {"--hidden": " ".join(map(str, cfg["hidden"])), "--z-dim": cfg["z_dim"],
+                 "--batch-size": batch_size}[flag]
+        flag = f"{flag} {value}"
+    raise CLIError(f"{flag}: the model would need at least {format_bytes(need)} of memory "
+                   f"(weights, gradients, Adam's moments and one batch's activations); this "
+                   f"computer has {format_bytes(have)} available")
 
 
 def _image_shape(x_dim: int):
@@ -573,6 +600,10 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"elbo-edu {args.command}: interrupted", file=sys.stderr)
             return 130
+        except MemoryError:  # the estimates above passed, and yet an allocation failed
+            print(f"elbo-edu {args.command}: error: out of memory; try a smaller --hidden, "
+                  f"--z-dim, --batch-size (or --k, --n when evaluating)", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_probability_targets, check_same_shape
+# (float32 and float64 only: a log-density in float16 rounds to -inf long before it is small)
+from ._checks import as_density_array as as_float_array
+from ._checks import check_probability_targets, check_same_shape
 from .special import LOG_2PI, logsumexp, sigmoid, softplus
 
 __all__ = [
@@ -193,7 +195,8 @@ def std_normal_log_prob(z) -> np.ndarray:
     ``z``: (..., D) -> (...).
     """
     z = _data(z, "z")
-    return -0.5 * (z.shape[-1] * LOG_2PI + np.sum(z * z, axis=-1))
+    with np.errstate(over="ignore"):  # a huge z gives -inf, the right limit, without a warning
+        return -0.5 * (z.shape[-1] * LOG_2PI + np.sum(z * z, axis=-1))
 
 
 def std_normal_log_prob_grad(z, grad_out=None):
@@ -395,7 +398,9 @@ def reparameterize(mu, logvar, eps) -> np.ndarray:
 
     ``mu``, ``logvar``, ``eps``: arrays of one shape ``(..., Z)``; returns ``z`` of that shape.
     """
-    return reparameterize_unchecked(*_reparam_args(mu, logvar, eps))
+    mu, logvar, eps = _reparam_args(mu, logvar, eps)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the caller's to see: inf
+        return reparameterize_unchecked(mu, logvar, eps)
 
 
 def reparameterize_unchecked(mu, logvar, eps) -> np.ndarray:
@@ -419,7 +424,8 @@ def reparameterize_grad(mu, logvar, eps, grad_out):
     g = as_float_array(grad_out, "grad_out")
     if g.shape != mu.shape:
         raise ValueError(f"grad_out: expected shape {mu.shape} (the shape of z), got {g.shape}")
-    return reparameterize_grad_unchecked(mu, logvar, eps, g)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return reparameterize_grad_unchecked(mu, logvar, eps, g)
 
 
 def reparameterize_grad_unchecked(mu, logvar, eps, grad_out):
@@ -573,7 +579,9 @@ def kl_std_normal(mu, logvar) -> np.ndarray:
 
     ``mu``, ``logvar``: (..., D) -> (...). Computed with ``expm1`` so it is exactly 0 at the prior.
     """
-    return kl_std_normal_unchecked(*_std_args(mu, logvar))
+    mu, logvar = _std_args(mu, logvar)
+    with np.errstate(over="ignore"):  # a huge logvar or mu gives +inf without a warning
+        return kl_std_normal_unchecked(mu, logvar)
 
 
 def kl_std_normal_unchecked(mu, logvar) -> np.ndarray:
@@ -592,7 +600,8 @@ def kl_std_normal_grad(mu, logvar, grad_out=None):
     """
     mu, logvar = _std_args(mu, logvar)
     _upstream(grad_out, mu.shape[:-1], mu.dtype)
-    return kl_std_normal_grad_unchecked(mu, logvar, grad_out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return kl_std_normal_grad_unchecked(mu, logvar, grad_out)
 
 
 def kl_std_normal_grad_unchecked(mu, logvar, grad_out=None):

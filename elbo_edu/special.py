@@ -25,6 +25,8 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function :math:`1/(1+e^{-x})` without overflow for large ``|x|``."""
     x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):  # integers and booleans: a float result
+        x = x.astype(np.float64)
     e = np.exp(-np.abs(x))                  # e^{-|x|} <= 1: never overflows
     return (np.where(x >= 0, 1, e) / (1 + e)).astype(x.dtype, copy=False)
 
@@ -35,11 +37,25 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 
 def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """:math:`\\log\\sum e^{a}` along ``axis``, shifted by the maximum so nothing overflows."""
+    """:math:`\\log\\sum e^{a}` along ``axis``, shifted by the maximum so nothing overflows.
+
+    Every entry ``-inf`` gives ``-inf`` (the log of an empty sum), without a warning.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` has no entry along ``axis`` (the sum would be empty), or ``axis`` is out of range.
+    """
     a = np.asarray(a)
+    if a.ndim == 0 or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis: expected an axis of an array with {a.ndim} dimension(s), "
+                         f"got {axis}")
+    if a.shape[axis] == 0:
+        raise ValueError(f"a: expected at least one value along axis {axis}, got shape {a.shape}")
     m = np.max(a, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
-    return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # log 0 = -inf, no warning
+        return np.squeeze(m, axis=axis) + np.log(np.sum(np.exp(a - m), axis=axis))
 
 
 def flush_subnormal(a: np.ndarray) -> np.ndarray:

@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import check_positive_float, check_positive_int
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import (CheckpointError, check_training_checkpoint, load_checkpoint,
+                         save_checkpoint)
 from .optim import Adam
 from .run import RunFolder
 
@@ -439,14 +440,7 @@ class TrainState:
         return state
 
     def _resume(self, ck, source) -> None:
-        meta = ck.meta
-        for key in ("model", "train", "rng_state", "history", "epoch"):
-            if key not in meta:
-                raise CheckpointError(f"checkpoint: {ck.path} has no {key!r} entry (damaged, or "
-                                      f"not written by elbo_edu's training)")
-        if "t" not in ck.optim:
-            raise CheckpointError(f"checkpoint: {ck.path} has no optimizer step counter (damaged,"
-                                  f" or not written by elbo_edu's training)")
+        meta = check_training_checkpoint(ck).meta  # names the file and any damaged entry
         if meta["model"] != self.model.config():
             raise ValueError(f"resume_from: the checkpoint was made for the model "
                              f"{meta['model']}, not {self.model.config()}")

@@ -74,7 +74,10 @@ class VAE(nn.Module):
         Every parameter and every intermediate array has this type (no silent upcast); any other
         dtype (e.g. float16) is a ``ValueError``.
     rng : numpy.random.Generator, optional
-        Initial weights; afterwards the default source of ``eps`` and of samples.
+        Initial weights; afterwards the default source of ``eps`` and of samples (when
+        :meth:`loss`, :meth:`loss_and_grads` or :meth:`sample` get no ``rng`` of their own).
+        Without it the model draws from a fresh *unseeded* generator: its weights and noise
+        differ on every run. Pass one for reproducible results.
 
     Attributes
     ----------
@@ -285,7 +288,13 @@ class VAE(nn.Module):
         return cls(x_dim, z_dim, rng=rng, **kw)
 
     def load_params(self, params: dict) -> None:
-        """Copy ``params`` (name -> array, e.g. from a checkpoint) into the model, in place."""
+        """Copy ``params`` (name -> array, e.g. from a checkpoint) into the model, in place.
+
+        Raises
+        ------
+        ValueError
+            If the keys or a shape differ, or an array holds NaN or infinity (the model is then
+            left as it was)."""
         own = self.params
         if set(params) != set(own):
             raise ValueError(f"params: expected the keys {sorted(own)}, got {sorted(params)}")
@@ -293,7 +302,10 @@ class VAE(nn.Module):
             a = np.asarray(params[k])
             if a.shape != p.shape:
                 raise ValueError(f"params: expected shape {p.shape} for {k!r}, got {a.shape}")
-            p[...] = a
+            if not np.all(np.isfinite(a)):  # checked before any array is copied in
+                raise ValueError(f"params: {k!r} holds NaN or infinite values")
+        for k, p in own.items():
+            p[...] = params[k]
 
     def __repr__(self) -> str:
         return (f"VAE(x_dim={self.x_dim}, z_dim={self.z_dim}, hidden={self.hidden}, "

@@ -167,6 +167,25 @@ def _scalar(value, name):
     return float(value)
 
 
+def _raise_like_readable(rows, inputs, aliased=None):
+    """Make the fused kernels fail as the readable functions do on NaN or infinite input.
+
+    The readable functions raise ``ValueError`` naming the argument; a fused kernel would return
+    NaN or infinity instead. Only the per-row results ``rows`` (N values) are looked at on the
+    way out; the inputs are scanned only when one of them is not finite. ``inputs`` are
+    ``(name, array)`` pairs in the order the readable function checks them; ``aliased`` names an
+    input the kernel overwrote with its output (then, with every other input finite, a finite
+    input always gives finite rows, so that input is the one to blame).
+    """
+    if np.all(np.isfinite(rows)):
+        return
+    for name, a in inputs:
+        if name != aliased:
+            as_float_array(a, name)
+    if aliased is not None:
+        raise ValueError(f"{aliased}: expected finite values, found NaN or inf")
+
+
 # ---------------------------------------------------------------- fused bias + activation
 @_operation(lambda a, b, c: [(a.copy(), b[0], act) for act in ACTIVATION_NAMES])
 def bias_act_forward(h, b, act="relu", *, slope=0.01):
@@ -241,7 +260,10 @@ def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     _two_d(x, "x")
     logits = _inp(logits, "logits", x, "x")
     out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
-    return backend().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+    aliased = "logits" if np.may_share_memory(out, logits) else None
+    result = backend().bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+    _raise_like_readable(result[0], (("x", x), ("logits", logits)), aliased)
+    return result
 
 
 @_operation(lambda a, b, c: [(a, b)])
@@ -257,7 +279,10 @@ def continuous_bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     _two_d(x, "x")
     logits = _inp(logits, "logits", x, "x")
     out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
-    return backend().continuous_bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+    aliased = "logits" if np.may_share_memory(out, logits) else None
+    result = backend().continuous_bernoulli_loglik_grad(x, logits, _scalar(scale, "scale"), out)
+    _raise_like_readable(result[0], (("x", x), ("logits", logits)), aliased)
+    return result
 
 
 @_operation(lambda a, b, c: [(a, b, c[0])])
@@ -287,7 +312,11 @@ def gaussian_loglik_grad(x, mean, logvar, *, scale=1.0, out=None):
         logvar = np.full(x.shape[1], logvar, dtype=x.dtype)
     logvar = _inp(logvar, "logvar", x, "x", (x.shape[1],))
     out = np.empty_like(x) if out is None else _outp(out, "out", x, "x")
-    return backend().gaussian_loglik_grad(x, mean, logvar, _scalar(scale, "scale"), out)
+    shared = np.may_share_memory(out, mean)  # then a non-finite mean cannot be told apart
+    result = backend().gaussian_loglik_grad(x, mean, logvar, _scalar(scale, "scale"), out)
+    _raise_like_readable(result[0], (("x", x), ("logvar", logvar))
+                         + (() if shared else (("mean", mean),)))
+    return result
 
 
 # ---------------------------------------------------- reparameterization + KL (chapters 05, 08)
@@ -311,7 +340,11 @@ def reparam_kl(mu, logvar, eps, *, out=None):
     mu = np.ascontiguousarray(_two_d(mu, "mu"))   # a strided view would not vectorise
     logvar, eps = _inp(logvar, "logvar", mu, "mu"), _inp(eps, "eps", mu, "mu")
     out = np.empty_like(mu) if out is None else _outp(out, "out", mu, "mu")
-    return backend().reparam_kl(mu, logvar, eps, out)
+    z, kl = backend().reparam_kl(mu, logvar, eps, out)
+    if not np.may_share_memory(z, mu):  # (N, Z): small next to the layers around it
+        for rows in (kl, z):
+            _raise_like_readable(rows, (("mu", mu), ("logvar", logvar), ("eps", eps)))
+    return z, kl
 
 
 @_operation(lambda a, b, c: [(a, b, c, a)])
