@@ -103,12 +103,14 @@ class NumpyBackend(Backend):
         return logp, flush_subnormal(out), dlogvar
 
     def reparam_kl(self, mu, logvar, eps, out):
-        out[...] = D.reparameterize_unchecked(mu, logvar, eps)
-        return out, D.kl_std_normal_unchecked(mu, logvar)
+        with np.errstate(**_QUIET):  # non-finite input: the public seam names it on the way out
+            out[...] = D.reparameterize_unchecked(mu, logvar, eps)
+            return out, D.kl_std_normal_unchecked(mu, logvar)
 
     def reparam_kl_backward(self, dz, mu, logvar, eps, kl_scale, dmu_out, dlogvar_out):
-        dmu, dlogvar, _ = D.reparameterize_grad_unchecked(mu, logvar, eps, dz)
-        dmu_kl, dlogvar_kl = D.kl_std_normal_grad_unchecked(mu, logvar, _rows(kl_scale, mu))
+        with np.errstate(**_QUIET):
+            dmu, dlogvar, _ = D.reparameterize_grad_unchecked(mu, logvar, eps, dz)
+            dmu_kl, dlogvar_kl = D.kl_std_normal_grad_unchecked(mu, logvar, _rows(kl_scale, mu))
         np.add(dmu, dmu_kl, out=dmu_out)
         np.add(dlogvar, dlogvar_kl, out=dlogvar_out)
         return dmu_out, dlogvar_out
