@@ -24,8 +24,9 @@ the cell marker line in Jupytext's ``key=value`` syntax:
 
 From this one source come
 
-* :func:`published_notebook` -- the chapter as committed in ``chapters/`` and shown on the site:
-  solutions and hidden tests in, the four marker lines and the exercise metadata removed;
+* :func:`published_notebook` -- the full chapter the tests execute: solutions and hidden tests
+  in, the four marker lines and the exercise metadata removed (students get
+  :func:`elbo_edu.course.student.student_notebook`, committed in ``chapters/``);
 * :func:`nbgrader_notebook` -- the *source* notebook of an nbgrader assignment (the same cells,
   the markers kept, nbgrader's cell metadata ``{"solution", "grade", "locked", "points",
   "grade_id", "schema_version"}`` written);
