@@ -130,20 +130,23 @@ def iwae_loss_and_grads(model, x, k: int, eps=None, rng=None):
 def fit_iwae(model, x, k: int, *, epochs: int, batch_size: int = 100, lr: float = 1e-3,
              seed: int = 0) -> list:
     r"""Train ``model`` in place with Adam on :math:`-\mathcal L_K` (K = 1 is the VAE with a
-    Monte-Carlo KL). Shuffling and noise come from ``default_rng(seed)``, so runs with different
-    K see the data in the same order. Returns the mean training loss of each epoch.
+    Monte-Carlo KL). Returns the mean training loss of each epoch (weighted by batch size).
+
+    The data order and the noise come from two separate generators, ``default_rng([seed, 0])``
+    and ``default_rng([seed, 1])``: runs with the same seed and different K see the same
+    minibatches in the same order, whatever K, while their noise (K draws per digit) differs.
     """
     epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
     lr = check_positive_float(lr, "lr")
     x = as_float_array(x, "x").astype(model.dtype, copy=False)
-    rng = np.random.default_rng(seed)
+    order_rng, noise_rng = np.random.default_rng([seed, 0]), np.random.default_rng([seed, 1])
     opt = Adam(model.params, model.grads, lr=lr)
     history = []
     for _ in range(epochs):
-        order, total = rng.permutation(x.shape[0]), 0.0
+        order, total = order_rng.permutation(x.shape[0]), 0.0
         for i in range(0, x.shape[0], batch_size):
             xb = x[order[i:i + batch_size]]
-            loss, _ = iwae_loss_and_grads(model, xb, k, rng=rng)
+            loss, _ = iwae_loss_and_grads(model, xb, k, rng=noise_rng)
             opt.step()
             total += loss * xb.shape[0]
         history.append(total / x.shape[0])
