@@ -95,12 +95,12 @@ def _delegating():
     import elbo_edu.distributions as D
     import elbo_edu.kernels.api as K
     from elbo_edu import special
-    from elbo_edu.density_estimation import gaussian_mle
+    from elbo_edu.estimators.density_estimation import gaussian_mle
     from elbo_edu.distributions import kl_std_normal as kl
     from elbo_edu.kernels.numba_backend import NumbaBackend
     from elbo_edu.kernels.numpy_backend import NumpyBackend
     from elbo_edu.models.diagnostics import active_units
-    from elbo_edu.posteriors import full_gaussian_entropy
+    from elbo_edu.models.posteriors import full_gaussian_entropy
 
     def via_numba_kernel(mu, lv):
         from elbo_edu.kernels import numba_backend as nb

@@ -43,17 +43,23 @@ rng = np.random.default_rng(4)
 # Jensen's inequality for a strictly concave function is an equality only when the averaged
 # quantity is constant, i.e. $Q(i)/P(i)=c$ on the support of $P$; together with the last step
 # (which needs $Q$ to put no mass outside that support) this forces $c=1$: **KL is zero exactly
-# when $P=Q$.** We check each inequality of the chain on many random pairs.
+# when $P=Q$.** We check the chain on many random pairs: KL is positive for $P\ne Q$ and zero for
+# $P=Q$; and for a $P$ that leaves one outcome out, $-\mathrm{KL}(P\,\|\,Q)$ stays below
+# $\log\sum_{i:P(i)>0}Q(i)$, a number computed from $Q$ alone and strictly negative there.
 
 # %% demo=true
 P = rng.dirichlet(np.ones(6), size=2000)          # 2000 random distributions over 6 outcomes
 Q = rng.dirichlet(np.ones(6), size=2000)
 kl = kl_discrete(P, Q)
 assert np.allclose(kl, np.sum(P * np.log(P / Q), axis=1), atol=1e-13)     # the definition
-lhs = np.sum(P * np.log(Q / P), axis=1)            # average of logs
-rhs = np.log(np.sum(P * (Q / P), axis=1))          # log of the average (= log 1 here)
-assert np.all(lhs <= rhs + 1e-15) and np.all(np.abs(rhs) < 1e-14)
 assert np.all(kl > 0)                               # strictly positive for P != Q
+# The chain with a P that leaves outcome 0 out, so that Q has mass where P has none: then
+# -KL(P||Q) <= log Q(support of P) < 0, the right-hand side computed from Q alone.
+P_cut = P.copy()
+P_cut[:, 0] = 0.0
+P_cut /= P_cut.sum(axis=1, keepdims=True)
+log_q_support = np.log(Q[:, 1:].sum(axis=1))
+assert np.all(-kl_discrete(P_cut, Q) <= log_q_support + 1e-15) and np.all(log_q_support < 0)
 assert np.all(kl_discrete(P, P) == 0.0)             # zero for P = Q
 print(f"min KL over 2000 random pairs: {kl.min():.2e};  KL(P||P) = {kl_discrete(P[:1], P[:1])[0]}")
 
@@ -87,10 +93,10 @@ for t in (1e-2, 1e-3, 1e-4):
 #   and variance of $p$;
 # * **reverse** $\min_q\mathrm{KL}(q\,\|\,p)=\min_q\mathbb E_q[\log q-\log p]$: $q$ is penalised for
 #   mass where $p$ is small, so with well-separated modes it *seeks one mode* and ignores the
-#   other. The reverse objective is not convex: it has several local minima (one per mode, and a
-#   broad centred one when the modes overlap), so a descent can stop at a local optimum, and
-#   `fit_gaussian_kl` scans a grid before it descends. Only when $p$ itself is Gaussian do the two
-#   directions give the same fit.
+#   other. The reverse objective is not convex: it has several local minima (one per
+#   well-separated mode, and a broad one centred between the modes), so a descent can stop at a
+#   local optimum, and `fit_gaussian_kl` scans a grid before it descends. Only when $p$ itself is
+#   Gaussian do the two directions give the same fit.
 #
 # Variational inference minimises the reverse direction $\mathrm{KL}(q\,\|\,p(z\mid x))$ (it needs
 # expectations under $q$, which we can sample); expect VAE posteriors to be compact rather than
@@ -153,35 +159,56 @@ assert np.max(np.abs(g_fwd)) < 1e-6 and np.max(np.abs(g_rev)) < 1e-6
 assert np.max(np.abs(g_mode)) > 100 * np.max(np.abs(g_rev))
 
 # %% [markdown]
-# **Several local optima.** Move the modes closer, to $\pm1.5$. A descent on the reverse KL started
-# at the left mode stops at a mode-seeking Gaussian; started at the centre it stops at a broad
-# Gaussian centred between the modes — and that one has the *lower* reverse KL. Mode seeking is
-# then only a local optimum. Both end points are checked against scipy's adaptive quadrature.
-# Even with overlapping modes the two directions still disagree: the reverse fit is narrower than
-# the moment-matched forward fit.
+# **Several local optima.** A descent on the reverse KL started at the centre, $m=0$ with the
+# mixture's variance, stops at a broad Gaussian centred between the modes. Symmetry alone puts its
+# mean at 0, so "it stopped at 0" says nothing; what makes it a local *minimum* is positive
+# curvature, checked below with a finite-difference Hessian of scipy's quadrature. It is one at
+# every separation tried, from modes that almost merge to modes far apart. The overlap decides
+# which minimum is the global one: at $\pm1.5$ the broad Gaussian has the *lower* reverse KL, and
+# mode seeking is then only a local optimum; at $\pm3$ and $\pm6$ a mode wins by far. Checks: the
+# Hessian at the centred end point is positive definite at each separation; at $\pm1.5$ the descent
+# from the left mode stays on it and ends with a KL higher by more than 0.1 nats, and
+# `fit_gaussian_kl` finds the lower one; even with overlapping modes the two directions still
+# disagree (the reverse fit is narrower than the moment-matched forward fit).
 
 # %% demo=true
-close = Mixture1D(weights=[0.5, 0.5], means=[-1.5, 1.5], stds=[0.6, 0.6])
-
-
-def reverse_kl_close(m, lv):
+def reverse_kl_to(target, m, lv):
+    """KL(N(m, e^lv) || target) by scipy's adaptive quadrature over +-14 standard deviations."""
     def g(t):
         lq = gauss(t, m, lv)
-        return np.exp(lq) * (lq - close.log_pdf(t))
-    return integrate.quad(g, -15, 15, points=[-1.5, 0, 1.5], limit=400, epsabs=1e-12)[0]
+        return np.exp(lq) * (lq - target.log_pdf(t))
+    s = np.exp(0.5 * lv)
+    return integrate.quad(g, m - 14 * s, m + 14 * s, limit=400, epsabs=1e-13, epsrel=1e-12)[0]
 
 
+def hessian(f, th, h=1e-3):
+    """Central second differences of f at th (2,): a (2, 2) matrix."""
+    e = np.eye(2) * h
+    return np.array([[(f(th + e[i] + e[j]) - f(th + e[i] - e[j]) - f(th - e[i] + e[j])
+                       + f(th - e[i] - e[j])) / (4 * h * h) for j in range(2)] for i in range(2)])
+
+
+for a in (0.6, 1.5, 3.0, 6.0):
+    target = Mixture1D(weights=[0.5, 0.5], means=[-a, a], stds=[0.6, 0.6])
+    m_c, lv_c, kl_c = reverse_kl_descent(target, 0.0, np.log(target.var()))
+    m_m, lv_m, kl_m = reverse_kl_descent(target, -a, np.log(0.36))
+    curvature = np.linalg.eigvalsh(hessian(lambda th: reverse_kl_to(target, *th), np.array([m_c, lv_c])))
+    print(f"modes at +-{a}: centre var {np.exp(lv_c):6.3f} KL {kl_c:7.4f} (Hessian eigenvalues "
+          f"{curvature.round(3)});  from the mode: mean {m_m:+.3f} KL {kl_m:.4f}")
+    assert curvature.min() > 0.01                           # a local minimum, not only symmetric
+
+close = Mixture1D(weights=[0.5, 0.5], means=[-1.5, 1.5], stds=[0.6, 0.6])
 m_mode, lv_mode, _ = reverse_kl_descent(close, -1.5, np.log(0.36))
 m_ctr, lv_ctr, _ = reverse_kl_descent(close, 0.0, np.log(close.var()))
-kl_mode, kl_ctr = reverse_kl_close(m_mode, lv_mode), reverse_kl_close(m_ctr, lv_ctr)
+kl_mode, kl_ctr = reverse_kl_to(close, m_mode, lv_mode), reverse_kl_to(close, m_ctr, lv_ctr)
 fits_close = fit_gaussian_kl(close)
-print(f"from the left mode: mean {m_mode:+.3f}, var {np.exp(lv_mode):.3f}, KL(q||p) {kl_mode:.4f}")
-print(f"from the centre   : mean {m_ctr:+.3f}, var {np.exp(lv_ctr):.3f}, KL(q||p) {kl_ctr:.4f}")
-print(f"fit_gaussian_kl   : mean {fits_close.reverse[0]:+.3f}, var {np.exp(fits_close.reverse[1]):.3f};"
+print(f"+-1.5 from the left mode: mean {m_mode:+.3f}, var {np.exp(lv_mode):.3f}, KL(q||p) {kl_mode:.4f}")
+print(f"+-1.5 from the centre   : mean {m_ctr:+.3f}, var {np.exp(lv_ctr):.3f}, KL(q||p) {kl_ctr:.4f}")
+print(f"fit_gaussian_kl         : mean {fits_close.reverse[0]:+.3f}, var {np.exp(fits_close.reverse[1]):.3f};"
       f"  forward fit var {np.exp(fits_close.forward[1]):.3f}")
-assert m_mode < -1.0 and abs(m_ctr) < 1e-6                  # two different stationary points
-assert kl_ctr < kl_mode - 0.1                                # the mode is only a local optimum
-assert abs(reverse_kl_close(*fits_close.reverse) - kl_ctr) < 1e-8   # the package finds the global one
+assert m_mode < -1.0                                          # a second stationary point, on the mode
+assert kl_ctr < kl_mode - 0.1                                 # the mode is only a local optimum
+assert abs(reverse_kl_to(close, *fits_close.reverse) - kl_ctr) < 1e-8   # the package finds the global one
 assert np.exp(fits_close.forward[1]) > np.exp(fits_close.reverse[1]) + 0.3
 
 # %% demo=true

@@ -200,11 +200,13 @@ def fit_gaussian_kl(mixture: Mixture1D, *, steps: int = 2000, lr: float = 0.05,
     * forward, :math:`\min_q \mathrm{KL}(p\,\|\,q)`: moment matching, exact —
       :math:`m = \mathbb E_p[x]`, :math:`s^2 = \mathrm{Var}_p[x]` (mass-covering);
     * reverse, :math:`\min_q \mathrm{KL}(q\,\|\,p)`: the objective has several local minima
-      (one per well-separated mode, and a broad one between the modes when they overlap), so a
-      grid of :math:`(m, \log s^2)` spanning every component and the forward fit is scanned
-      first and :func:`reverse_kl_descent` refines the best grid point. With well-separated modes
-      the global optimum sits on one mode (mode-seeking); with overlapping ones it can be the
-      broad, centred Gaussian (for N(±1.5, 0.6²) it has KL 0.481 against 0.666 at a mode).
+      (one per well-separated mode, and a broad one centred between the modes — for an equal
+      mixture of N(±a, 0.6²) a local minimum, with positive curvature, at every separation tried,
+      a = 0.3 to 6), so a grid of :math:`(m, \log s^2)` spanning every component and the forward
+      fit is scanned first and :func:`reverse_kl_descent` refines the best grid point. How far
+      the modes overlap decides which minimum is the global one: with well-separated modes it sits
+      on one mode (mode-seeking); with overlapping ones it can be the broad, centred Gaussian (for
+      N(±1.5, 0.6²) it has KL 0.481 against 0.666 at a mode; for a ≤ 1 it is the only minimum).
 
     Returns
     -------
@@ -220,7 +222,7 @@ def fit_gaussian_kl(mixture: Mixture1D, *, steps: int = 2000, lr: float = 0.05,
     t, w = _normal_rule(check_positive_int(n_quad, "n_quad"))
     fwd = (mixture.mean(), float(np.log(mixture.var())))
     # Reverse KL can have several local minima (one per well-separated mode, and a broad one
-    # between the modes when they overlap): a descent started at one component can stop at a
+    # centred between the modes): a descent started at one component can stop at a
     # local optimum. So first scan a grid of (mean, logvar) covering every component and the
     # forward fit, then descend from the best grid point.
     lo = float(np.min(mixture.means - 3 * mixture.stds))
