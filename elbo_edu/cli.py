@@ -4,7 +4,8 @@
 ``elbo-edu evaluate``   reports a run's test negative ELBO and an importance-sampled log-likelihood;
 ``elbo-edu sample``     draws new data from a trained run and saves a picture;
 ``elbo-edu gradcheck``  checks every hand-written gradient of the package against finite
-differences and prints the table (exit status 1 if any row fails).
+differences and prints the table (exit status 1 if any row fails);
+``elbo-edu plot``       draws a run's figures again from its checkpoint and metrics.
 
 Errors in the arguments or the data end with a one-line message that names the flag and exit
 status 2, never a traceback or a warning; a diverging training run exits with status 1, Ctrl-C
@@ -46,6 +47,46 @@ N_RECON, N_LATENT = 16, 2000
 
 class CLIError(Exception):
     """An error to report to the user as one line (no traceback)."""
+
+
+class _Stopped(Exception):
+    """A signal outside the training loop, reported as one line with status 128 + signum."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
+
+
+class _Signalled(BaseException):
+    """SIGINT or SIGTERM outside the training loop (which handles its own): see
+    :func:`_signals_raise`."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """Within the block, SIGINT and SIGTERM raise :class:`_Signalled` (the training loop installs
+    its own handlers and restores these), so that a signal just before or after training is
+    reported, with the right exit status, instead of being lost or killing the process."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Signalled(signum)
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -208,19 +249,31 @@ def _cmd_train(args) -> int:
                          else str(Path(args.resume).parent)))
     model = VAE.from_config(cfg, rng=np.random.default_rng(settings["seed"]))
     print(f"training {model!r} on {data!r} -> {out}", flush=True)
-    history = train(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"],
-                    lr=settings["lr"], kl_warmup_epochs=settings["kl_warmup_epochs"],
-                    seed=settings["seed"], out_dir=out, progress=not args.no_progress,
-                    binarize=settings["binarize"], resume_from=args.resume, log=_print_epoch,
-                    run_info=info, overwrite=args.overwrite)
-    if not args.no_plots and history:
-        try:
-            for name in _figures(model, data, history, out, settings["seed"]):
-                print(f"wrote {out / name}")
-        except OSError as exc:  # the run is saved; only a figure is missing
-            from .run import describe_os_error
-            raise CLIError(f"{describe_os_error(exc)}; the run itself is saved in {out} (draw "
-                           f"the figures again with: elbo-edu plot {out})") from None
+    redraw = f"draw the figures with: elbo-edu plot {out}"
+    history = None
+    try:
+        with _signals_raise():
+            history = train(model, data, epochs=settings["epochs"],
+                            batch_size=settings["batch_size"], lr=settings["lr"],
+                            kl_warmup_epochs=settings["kl_warmup_epochs"], seed=settings["seed"],
+                            out_dir=out, progress=not args.no_progress,
+                            binarize=settings["binarize"], resume_from=args.resume,
+                            log=_print_epoch, run_info=info, overwrite=args.overwrite)
+            if not args.no_plots and history:
+                for name in _figures(model, data, history, out, settings["seed"]):
+                    print(f"wrote {out / name}")
+    except OSError as exc:
+        if history is None:
+            raise
+        from .run import describe_os_error  # the run is saved; only a figure is missing
+        raise CLIError(f"{describe_os_error(exc)}; the run itself is saved in {out} "
+                       f"({redraw})") from None
+    except _Signalled as exc:
+        if history is None:  # before the training loop took the signals over
+            raise _Stopped("interrupted before training started; nothing was saved",
+                           exc.signum) from None
+        raise _Stopped(f"interrupted while drawing the figures; the run is complete and saved "
+                       f"in {out} ({redraw})", exc.signum) from None
     print(f"run saved in {out}  (elbo-edu evaluate {out}; elbo-edu sample {out})")
     return 0
 
@@ -331,7 +384,13 @@ def _cmd_evaluate(args) -> int:
           f"{ev['loss'] - nll:.3f})")
     run = Path(args.run)
     if run.is_dir():
-        atomic_write_text(run / "evaluation.json", json.dumps(result, indent=2) + "\n")
+        try:
+            atomic_write_text(run / "evaluation.json", json.dumps(result, indent=2) + "\n")
+        except OSError as exc:  # a read-only run: the results above stand, only unsaved
+            from .run import describe_os_error
+            print(f"elbo-edu evaluate: note: the results above were not saved: could not write "
+                  f"{run / 'evaluation.json'}: {describe_os_error(exc, run / 'evaluation.json')}",
+                  file=sys.stderr)
     return 0
 
 
@@ -526,6 +585,14 @@ def _add_chapters(sub) -> None:
 register_subcommand("chapters", _add_chapters)
 
 
+def _add_plot(sub) -> None:
+    from .cli_plot import add_plot_parser  # elbo-edu plot RUN (redraw a run's figures)
+    add_plot_parser(sub)
+
+
+register_subcommand("plot", _add_plot)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="elbo-edu",
@@ -573,6 +640,31 @@ def _error_line(command: str, exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (``argv`` None: ``sys.argv``); returns the exit status."""
+    status = _main(argv)
+    if argv is None:  # the real command: a signal while Python shuts down exits at once
+        _exit_on_signal(status)
+    return status
+
+
+def _exit_on_signal(status: int) -> None:
+    """From here on SIGINT or SIGTERM end the process with status 128 + signum, without running
+    the exit handlers (which would print a KeyboardInterrupt traceback from inside one)."""
+    import os
+    import signal
+
+    def handler(signum, frame):
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(128 + signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     from .train import TrainingDiverged, TrainingInterrupted
 
     parser = build_parser()
@@ -590,10 +682,17 @@ def main(argv: list[str] | None = None) -> int:
             print(_error_line(args.command, exc), file=sys.stderr)
             return 1
         except TrainingInterrupted as exc:
-            hint = f"; continue with: elbo-edu train --resume {exc.checkpoint.parent}" \
-                if exc.checkpoint is not None else ""
+            run = exc.checkpoint.parent if exc.checkpoint is not None else None
+            if getattr(exc, "finished", False):
+                hint = f" and saved in {run} (draw the figures with: elbo-edu plot {run})" \
+                    if run is not None else ""
+            else:
+                hint = f"; continue with: elbo-edu train --resume {run}" if run else ""
             print(f"elbo-edu {args.command}: {cli_message(str(exc))}{hint}", file=sys.stderr)
             return 128 + (exc.signum or 2)
+        except _Stopped as exc:
+            print(f"elbo-edu {args.command}: {exc}", file=sys.stderr)
+            return 128 + exc.signum
         except (CLIError, ValueError, OSError) as exc:
             print(_error_line(args.command, exc), file=sys.stderr)
             return 2

@@ -51,12 +51,16 @@ class TrainingDiverged(RuntimeError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) or SIGTERM during training; ``checkpoint`` is where the state was saved
-    (or None), ``signum`` the signal (None for a KeyboardInterrupt raised by code)."""
+    (or None), ``signum`` the signal (None for a KeyboardInterrupt raised by code); ``finished``
+    is True when the signal came during the last epoch's evaluation or checkpoint (the run is
+    then complete and saved)."""
 
-    def __init__(self, message: str, checkpoint: Path | None = None, signum: int | None = None):
+    def __init__(self, message: str, checkpoint: Path | None = None, signum: int | None = None,
+                 *, finished: bool = False):
         super().__init__(message)
         self.checkpoint = checkpoint
         self.signum = signum
+        self.finished = finished
 
 
 def kl_weight(step: int, beta: float, warmup_steps: int) -> float:
@@ -163,6 +167,11 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
                     _save(state, run, signals)
                 if log is not None:
                     log(metrics)
+            if signals.count:  # a signal during the last epoch's evaluation: never swallowed
+                path = run.checkpoint_path if run is not None else None
+                raise TrainingInterrupted(f"interrupted at the end of epoch {len(state.history)}"
+                                          f", the last: the run is complete", path,
+                                          signals.signum, finished=True)
         except TrainingInterrupted:
             raise
         except KeyboardInterrupt:  # a second signal between two epochs' steps

@@ -8,9 +8,11 @@ import errno
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 from pathlib import Path
 
@@ -343,3 +345,93 @@ def test_a_lock_held_by_a_live_process_is_respected_even_if_empty(tmp_path):
         holder.kill()
         holder.wait()
     assert elbo("train", *TINY, "--epochs", "1", "--out", run).returncode == 0
+
+
+# ---------------------------------------------------------- item 13: evaluating a read-only run
+def _check_unsaved_evaluation(code, out, err, run):
+    assert code == 0, err
+    assert "negative ELBO" in out and "IWAE" in out
+    one_line_err(err, "not saved", str(run / "evaluation.json"))
+    assert not (run / "evaluation.json").exists()
+
+
+def test_evaluate_on_a_read_only_run_prints_and_says_it_was_not_saved(run1, tmp_path,
+                                                                     monkeypatch, capsys):
+    """(In-process, everywhere: the write fails as on a read-only file system.)"""
+    from elbo_edu import checkpoint
+
+    def read_only(path, text):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    run = tmp_path / "r"
+    shutil.copytree(run1, run)
+    monkeypatch.setattr(checkpoint, "atomic_write_text", read_only)
+    code, out, err = in_process(capsys, "evaluate", run, "--k", "2")
+    _check_unsaved_evaluation(code, out, err, run)
+    assert "read-only" in err
+
+
+def test_evaluate_on_a_read_only_mount(run1, small_disk):
+    run = small_disk / "r"
+    shutil.copytree(run1, run)
+    if subprocess.run(["mount", "-o", "remount,ro", str(small_disk)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot remount the tmpfs read-only here")
+    proc = elbo("evaluate", run, "--k", "2")
+    _check_unsaved_evaluation(proc.returncode, proc.stdout, proc.stderr, run)
+
+
+# --------------------------------------------------- item 12: a signal at the very end of training
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_last_evaluation_is_not_swallowed(tmp_path, monkeypatch, capsys,
+                                                              signum):
+    """(In-process: the signal arrives while the last epoch's test loss is computed.)"""
+    from elbo_edu import train as T
+
+    original = T._evaluate_or_stop
+
+    def evaluate_then_signal(state, x_test, epoch, run):
+        if epoch + 1 == state.settings["epochs"]:
+            os.kill(os.getpid(), signum)
+        return original(state, x_test, epoch, run)
+
+    monkeypatch.setattr(T, "_evaluate_or_stop", evaluate_then_signal)
+    run = tmp_path / "r"
+    code, _, err = in_process(capsys, "train", *TINY, "--epochs", "2", "--out", run)
+    assert code == 128 + signum
+    one_line_err(err, "the run is complete", f"saved in {run}", f"elbo-edu plot {run}")
+    assert "--resume" not in err and C.load_checkpoint(run).meta["epoch"] == 2
+    assert len(C.read_metrics(run)) == 2 and not (run / ".lock").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_while_drawing_the_figures_says_the_run_is_saved(tmp_path, monkeypatch,
+                                                                  capsys, signum):
+    from elbo_edu import cli
+
+    def figures_then_signal(*a, **k):
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # (the handler raises at once)
+        raise AssertionError("the signal did not stop the figures")
+
+    monkeypatch.setattr(cli, "_figures", figures_then_signal)
+    run = tmp_path / "r"
+    code, _, err = in_process(capsys, "train", *TINY[:-1], "--epochs", "1", "--out", run)
+    assert code == 128 + signum
+    one_line_err(err, "while drawing the figures", f"complete and saved in {run}",
+                 f"elbo-edu plot {run}")
+    assert C.load_checkpoint(run).meta["epoch"] == 1
+
+
+def test_a_signal_while_python_shuts_down_prints_no_traceback(run1, tmp_path):
+    """A signal during the exit handlers ends the command at once, with 128 + signum."""
+    code = ("import atexit, os, signal, sys\n"
+            "atexit.register(lambda: os.kill(os.getpid(), signal.SIGINT))\n"
+            "from elbo_edu.cli import main\n"
+            f"sys.argv = ['elbo-edu', 'sample', {str(run1)!r}, '--out', "
+            f"{str(tmp_path / 's.png')!r}]\n"
+            "sys.exit(main())\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.returncode == 128 + signal.SIGINT and (tmp_path / "s.png").is_file()

@@ -29,9 +29,12 @@ import numpy as np
 from numba import njit, prange
 
 from .. import distributions as D
+from .._numba_cache import configure as _configure_numba_cache
 from ..special import LOG_2PI
-from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64
-from .interface import Backend
+
+_configure_numba_cache()  # before any kernel is defined (a read-only install, a read-only HOME)
+from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64  # noqa: E402
+from .interface import Backend  # noqa: E402
 
 __all__ = ["NumbaBackend"]
 
