@@ -40,7 +40,7 @@ def test_the_table_declares_each_operation_once_and_everything_follows():
     for op in K.TABLE:
         assert getattr(K, op.name) is api.PUBLIC[op.name][0]
         params = list(inspect.signature(getattr(Backend, op.name)).parameters)[1:]
-        assert tuple(params) == op.params
+        assert tuple(params) == op.arguments
     page = (Path(__file__).resolve().parents[1] / "docs" / "how_the_code_is_organised.md").read_text()
     seam = page[page.index("## The seam"):page.index("\n## ", page.index("## The seam"))]
     rows = re.findall(r"^\| ((?:`\w+`(?:, )?)+) \|", seam, flags=re.M)

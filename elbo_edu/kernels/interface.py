@@ -32,7 +32,7 @@ class Operation(NamedTuple):
     """One operation of the seam, declared once (:data:`TABLE`)."""
 
     name: str
-    params: tuple       #: the backend method's parameters, after ``self``
+    arguments: tuple    #: the names of the backend method's parameters, after ``self``
     summary: str        #: what it computes, with the array shapes
     readable: str       #: the readable function(s) it is: what the NumPy backend runs
     chapter: str        #: the chapter that derives it
@@ -94,7 +94,7 @@ def _abstract(op: Operation):
     method.__doc__ = f"{op.summary} (the same as {op.readable}; chapter {op.chapter})."
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     method.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, kind) for n in ("self",) + op.params])
+        [inspect.Parameter(n, kind) for n in ("self",) + op.arguments])
     return method
 
 
