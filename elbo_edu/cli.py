@@ -43,6 +43,11 @@ MAX_SAMPLE_POINTS = 20_000
 IMAGE_EPOCHS = 5
 #: rows shown in the reconstructions figure and the latent scatter plot
 N_RECON, N_LATENT = 16, 2000
+#: the most decoder outputs (samples x batch rows x data width) one training step may hold
+MAX_STEP_ELEMENTS = 1 << 27
+#: the most importance samples (K x images) one evaluation may take: 4x the literature's
+#: IWAE_5000 on 10 000 test images (about 10 minutes for a 784-400-20 VAE on a 2-core laptop)
+MAX_EVAL_SAMPLES = 200_000_000
 
 
 class CLIError(Exception):
@@ -200,7 +205,8 @@ def _train_args(args) -> tuple[dict, dict, dict]:
         meta = check_training_checkpoint(load_checkpoint(args.resume)).meta
         given = [f for f in ("data", "likelihood", "hidden", "z_dim", "batch_size", "lr", "beta",
                              "kl_warmup", "seed", "dtype", "binarize", "activation", "obs_var",
-                             "learned_var") if getattr(args, f) is not None]
+                             "learned_var", "objective", "k", "free_bits", "adam_eps")
+                 if getattr(args, f) is not None]
         if given:
             print("elbo-edu train: note: with --resume the run's own settings are used; ignoring "
                   + ", ".join("--" + g.replace("_", "-") for g in given), file=sys.stderr)
@@ -226,8 +232,42 @@ def _train_args(args) -> tuple[dict, dict, dict]:
                 "batch_size": args.batch_size or 128,
                 "lr": args.lr or toy.get("lr", 1e-3), "kl_warmup_epochs": args.kl_warmup or 0,
                 "seed": 0 if args.seed is None else args.seed,
-                "binarize": None if args.binarize in (None, "none") else args.binarize}
+                "binarize": None if args.binarize in (None, "none") else args.binarize,
+                "objective": args.objective or "elbo", "k": args.k or 1,
+                "free_bits": args.free_bits,
+                "adam_eps": 1e-8 if args.adam_eps is None else args.adam_eps}
+    _check_objective_flags(args, cfg, settings)
     return cfg, settings, {"data": data, "data_dir": _absolute(args.data_dir)}
+
+
+def _check_objective_flags(args, cfg: dict, settings: dict) -> None:
+    """The combinations of --objective, --k, --free-bits, --beta, --kl-warmup, --likelihood and
+    --binarize that cannot train: one CLIError naming the flag."""
+    objective = settings["objective"]
+    if args.free_bits is not None and objective != "free-bits":
+        raise CLIError(f"--free-bits: only --objective free-bits clamps the KL (got --objective "
+                       f"{objective})")
+    if objective == "free-bits" and args.free_bits is None:
+        raise CLIError("--objective: free-bits needs --free-bits LAMBDA (nats per latent "
+                       "dimension, e.g. 0.25)")
+    if objective == "iwae":
+        for flag, value in (("--beta", args.beta), ("--kl-warmup", args.kl_warmup)):
+            if value is not None:
+                raise CLIError(f"{flag}: the IWAE bound has no KL weight (use --objective elbo "
+                               f"or free-bits)")
+        if cfg["likelihood"] == "gaussian-learned":
+            raise CLIError("--objective: iwae needs a likelihood without a learned variance "
+                           "(not --likelihood gaussian-learned)")
+    if settings["binarize"] is not None and cfg["likelihood"] not in ("bernoulli",
+                                                                     "continuous-bernoulli"):
+        raise CLIError(f"--binarize: binary pixels need --likelihood bernoulli (got "
+                       f"{cfg['likelihood']})")
+    width = 784 if args.data in IMAGE_SETS or args.data is None else 2
+    elements = settings["k"] * settings["batch_size"] * max(width, *cfg["hidden"])
+    if elements > MAX_STEP_ELEMENTS:
+        raise CLIError(f"--k: {settings['k']} samples x {settings['batch_size']} rows x {width} "
+                       f"values = {elements:.3g} numbers per step is more than this command "
+                       f"holds ({MAX_STEP_ELEMENTS:.3g}); lower --k or --batch-size")
 
 
 def _cmd_train(args) -> int:
@@ -248,7 +288,10 @@ def _cmd_train(args) -> int:
                    else (args.resume if Path(args.resume).is_dir()
                          else str(Path(args.resume).parent)))
     model = VAE.from_config(cfg, rng=np.random.default_rng(settings["seed"]))
-    print(f"training {model!r} on {data!r} -> {out}", flush=True)
+    objective = settings.get("objective", "elbo")
+    what = objective + (f", k={settings['k']}" if settings.get("k", 1) != 1 else "") + (
+        f", free bits {settings['free_bits']:g}" if objective == "free-bits" else "")
+    print(f"training {model!r} ({what}) on {data!r} -> {out}", flush=True)
     redraw = f"draw the figures with: elbo-edu plot {out}"
     history = None
     try:
@@ -258,7 +301,10 @@ def _cmd_train(args) -> int:
                             kl_warmup_epochs=settings["kl_warmup_epochs"], seed=settings["seed"],
                             out_dir=out, progress=not args.no_progress,
                             binarize=settings["binarize"], resume_from=args.resume,
-                            log=_print_epoch, run_info=info, overwrite=args.overwrite)
+                            log=_print_epoch, run_info=info, overwrite=args.overwrite,
+                            objective=objective, k=settings.get("k", 1),
+                            free_bits=settings.get("free_bits"),
+                            adam_eps=settings.get("adam_eps", 1e-8))
             if not args.no_plots and history:
                 for name in _figures(model, data, history, out, settings["seed"]):
                     print(f"wrote {out / name}")
@@ -348,7 +394,8 @@ def _cmd_evaluate(args) -> int:
 
     from .checkpoint import atomic_write_text, load_model
     from .data import random_subset
-    from .estimators import iwae_bound
+    from .estimators import evidence_bounds
+    from .models.diagnostics import active_units
     from .train import evaluate
 
     model, ck = load_model(args.run)
@@ -358,30 +405,49 @@ def _cmd_evaluate(args) -> int:
     settings = meta.get("train", {})
     eval_seed = settings.get("eval_seed", 0)
     x = data.x_test
-    if settings.get("binarize") == "dynamic":
+    if settings.get("binarize") in ("dynamic", "static"):
         from .data import binarize_dynamic
         x = binarize_dynamic(x, np.random.default_rng(eval_seed))
     subset = args.n is not None and args.n < len(x)
     if subset:  # a seeded random subset: the first rows may be one class only
         x = random_subset(x, args.n, np.random.default_rng(args.seed))
+    n = len(x)
+    if args.k * n > MAX_EVAL_SAMPLES:
+        raise CLIError(f"--k: {args.k} samples x {n} test images = {args.k * n:.3g} decoder "
+                       f"passes is more than one evaluation takes ({MAX_EVAL_SAMPLES:.3g}, "
+                       f"about 4x IWAE_5000 on 10 000 images); lower --k or evaluate fewer "
+                       f"images with --n")
     ev = evaluate(model, x, seed=eval_seed)
+    show = not args.no_progress and bool(getattr(sys.stderr, "isatty", lambda: False)())
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        log_px = iwae_bound(model, x, args.k, rng=np.random.default_rng(args.seed))
+        est = evidence_bounds(model, x, args.k, rng=np.random.default_rng(args.seed),
+                              progress=show)
+    log_px = est.log_evidence
     nll = -float(np.mean(log_px))
     if not np.isfinite(nll):
         from .train import TrainingDiverged
         raise TrainingDiverged("the importance-sampled log-likelihood is not finite: the "
                                "model's outputs overflow")
-    result = {"n": int(len(x)), "k": args.k, "subset_seed": args.seed if subset else None,
+    nll_se = float(np.std(log_px, ddof=1) / np.sqrt(n)) if n > 1 else None
+    au = active_units(model, x) if n > 1 else None
+    result = {"n": int(n), "k": args.k, "subset_seed": args.seed if subset else None,
+              "objective": settings.get("objective", "elbo"),
               "test_loss": ev["loss"], "test_recon": ev["recon"], "test_kl": ev["kl"],
-              "iwae_nll": nll, "epoch": meta.get("epoch")}
-    which = f"{len(x)} random test examples (--seed {args.seed})" if subset else \
-        f"{len(x)} test examples"
-    print(f"run {args.run} (epoch {meta.get('epoch')}), {which}")
+              "iwae_nll": nll, "iwae_nll_se": nll_se,
+              "active_units": None if au is None else au.count,
+              "active_units_threshold": 0.01, "epoch": meta.get("epoch")}
+    which = f"{n} random test examples (--seed {args.seed})" if subset else \
+        f"{n} test examples"
+    print(f"run {args.run} (epoch {meta.get('epoch')}, trained on "
+          f"{result['objective']}), {which}")
     print(f"  negative ELBO             {ev['loss']:10.3f} nats  (recon {ev['recon']:.3f}, "
           f"KL {ev['kl']:.3f})")
-    print(f"  -log p(x), IWAE K={args.k:<5d} {nll:10.3f} nats  (gap to the ELBO "
+    se = "" if nll_se is None else f" +- {nll_se:.3f}"
+    print(f"  -log p(x), IWAE K={args.k:<5d} {nll:10.3f}{se} nats  (gap to the ELBO "
           f"{ev['loss'] - nll:.3f})")
+    if au is not None:
+        print(f"  active units              {au.count:4d} of {model.z_dim}  (variance over x of "
+              f"E_q[z_j|x] above 0.01)")
     run = Path(args.run)
     if run.is_dir():
         try:
@@ -482,7 +548,7 @@ def _add_train(sub) -> None:
                    help="hidden widths of the encoder (the decoder mirrors them)")
     t.add_argument("--z-dim", type=_positive_int, default=None, help="latent dimension")
     t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
-                   help="hidden activation (default relu)")
+                   help="hidden activation of every layer (default relu)")
     t.add_argument("--obs-var", type=_float(0, True), default=None,
                    help="variance c of the 'gaussian' likelihood; initial gamma of "
                         "'gaussian-learned' (default 1; 0.01 or 0.04 for toy data)")
@@ -496,8 +562,18 @@ def _add_train(sub) -> None:
                    help="Adam step (default 1e-3; 3e-3 for toy data)")
     t.add_argument("--epochs", type=_positive_int, default=None,
                    help=f"default {IMAGE_EPOCHS} (20 for toy data); with --resume, the new total")
-    t.add_argument("--binarize", choices=("none", "dynamic"), default=None,
-                   help="'dynamic': a fresh Bernoulli draw of every training batch")
+    t.add_argument("--binarize", choices=("none", "dynamic", "static"), default=None,
+                   help="'dynamic': a fresh Bernoulli draw of every training batch; 'static': "
+                        "one draw of the training set, kept (default none: grey levels)")
+    t.add_argument("--objective", choices=("elbo", "iwae", "free-bits"), default=None,
+                   help="training objective: the k-sample ELBO (default), the IWAE_k bound, "
+                        "or the ELBO with free bits (--free-bits)")
+    t.add_argument("--k", type=_positive_int, default=None,
+                   help="samples per example: the k-sample average ELBO, or IWAE_k (default 1)")
+    t.add_argument("--free-bits", type=_float(0, False), metavar="LAMBDA", default=None,
+                   help="nats per latent dimension the KL gets for free (--objective free-bits)")
+    t.add_argument("--adam-eps", type=_float(0, True), metavar="EPS", default=None,
+                   help="Adam's epsilon (default 1e-8; the IWAE paper used 1e-4)")
     t.add_argument("--seed", type=_nonneg_int, default=None,
                    help="seed of weights, shuffling and noise (default 0)")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None,
@@ -520,7 +596,9 @@ def _add_evaluate(sub) -> None:
                                    "(fixed-seed noise, as in training) and -log p(x) estimated "
                                    "by importance sampling with K samples per example (IWAE).")
     e.add_argument("run", metavar="RUN", type=_path, help="run folder (or checkpoint file)")
-    e.add_argument("--k", type=_positive_int, default=100, help="importance samples (default 100)")
+    e.add_argument("--k", type=_positive_int, default=100,
+                   help="importance samples per test image (default 100; the literature's "
+                        "test log-likelihoods use 5000)")
     e.add_argument("--n", type=_positive_int, default=None,
                    help="evaluate N test examples drawn at random with --seed (default all)")
     e.add_argument("--data-dir", metavar="DIR", type=_path, default=None,
@@ -528,6 +606,7 @@ def _add_evaluate(sub) -> None:
     e.add_argument("--no-download", action="store_true", help="never download MNIST")
     e.add_argument("--seed", type=_nonneg_int, default=0,
                    help="seed of the importance samples and of the --n subset (default 0)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_evaluate)
 
 
