@@ -221,7 +221,7 @@ plot_samples(model.sample(32, np.random.default_rng(1)), nrow=8)
 # products than $\text{step}\cdot m$ would.
 
 # %% demo=true
-from elbo_edu.optim import adam_update
+from elbo_edu.kernels.numpy_backend import adam_update
 
 tiny = np.finfo(np.float32).tiny
 m0 = np.float32(1e-4)

@@ -382,7 +382,7 @@ class NumbaBackend(Backend):
         return dmu_out, dlogvar_out
 
     def adam_update(self, groups, step, b1, b2, eps_hat):
-        """The same as ``optim.adam_update`` for each group, fused (scalars converted once)."""
+        """The same as ``numpy_backend.adam_update`` for each group, fused (scalars converted once)."""
         consts: dict = {}
         for p, g, m, v in groups:
             c = consts.get(p.dtype)
