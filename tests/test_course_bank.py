@@ -234,3 +234,9 @@ def test_chapter_09_training_cell_stops_on_wrong_student_code(capsys):
     with pytest.raises(ExerciseError, match="disagrees with finite differences.*9.1-9.3"):
         exec(_chapter_09_training_cell(), ns)
     assert "✗ With your functions in place" in capsys.readouterr().out
+
+
+def test_a_value_instead_of_a_function_is_one_sentence(capsys):
+    with pytest.raises(ExerciseError, match="takes the function you wrote, got float"):
+        checks.check_kl_std_normal(0.5)
+    assert capsys.readouterr().out.startswith("✗ ")
