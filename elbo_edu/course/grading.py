@@ -66,16 +66,24 @@ class ExerciseError(AssertionError):
 _NAMES: list = []
 
 
-def _rename(sentence: str) -> str:
+def _rename(sentence: str, *, prefix: bool = False) -> str:
     for default, student in _NAMES[-1:]:
         if student and student != default:
             sentence = re.sub(rf"(?<![\w.]){re.escape(default)}(?!\w)", student, sentence)
+        if prefix and student and not re.search(rf"(?<![\w.]){re.escape(student)}(?!\w)",
+                                                sentence):
+            first = sentence[:1].lower() if sentence[1:2].islower() else sentence[:1]
+            sentence = f"{student}: {first}{sentence[1:]}"
     return sentence
 
 
 def fail(sentence: str):
-    """Print ``sentence`` (one line starting with ``✗``) and raise :class:`ExerciseError`."""
-    sentence = _rename(" ".join(str(sentence).split()))
+    """Print ``sentence`` (one line starting with ``✗``) and raise :class:`ExerciseError`.
+
+    Inside a check, the sentence names the student's function: the check's own name for it is
+    replaced by the function's ``__name__``, which is put in front if the sentence lacks it.
+    """
+    sentence = _rename(" ".join(str(sentence).split()), prefix=True)
     print("✗ " + sentence)
     raise ExerciseError(sentence)
 
