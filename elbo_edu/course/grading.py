@@ -15,12 +15,22 @@ look for the usual slips before giving up:
   :math:`\log\sigma`, arguments swapped, ...).
 
 A failure raises :class:`ExerciseError` (an ``AssertionError``, so nbgrader scores the cell 0),
-whose message is that one sentence; it is also printed, so it is the first thing the student sees.
+whose message is that one sentence; it is also printed, so it is the first thing the student sees,
+and in a notebook it is all the student sees (no traceback into the grader).
+
+Every ``check_*`` is wrapped by :func:`exercise`, which runs the student's function under the
+delegation tracer (:mod:`elbo_edu.course.tracer`: a call into the package's own implementation of
+the answer fails the exercise), turns any error of the grader's own code on a strange return
+value into one sentence, and names the student's function in the sentences. Tolerances follow the
+returned dtype: a float32 answer is accepted within its own rounding (:func:`check_close`), a
+float64 answer that is only float32-accurate is told to compute in float64.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import io
 import re
 from typing import Callable, Iterable
 
@@ -30,7 +40,8 @@ from ..gradcheck import numerical_gradient, rel_error
 from .tracer import DelegationTracer, grader_helpers, resolve
 
 __all__ = ["ExerciseError", "fail", "ok", "as_result", "check_shape", "check_close",
-           "check_gradient", "fd_gradient", "quad", "GRAD_TOL", "exercise", "pair", "low_precision"]
+           "check_gradient", "fd_gradient", "quad", "GRAD_TOL", "exercise", "pair", "low_precision",
+           "probe_ignored_arguments"]
 
 #: Relative error (scale-aware, :func:`elbo_edu.gradcheck.rel_error`) a gradient must reach.
 GRAD_TOL = 1e-7
@@ -55,16 +66,24 @@ class ExerciseError(AssertionError):
 _NAMES: list = []
 
 
-def _rename(sentence: str) -> str:
+def _rename(sentence: str, *, prefix: bool = False) -> str:
     for default, student in _NAMES[-1:]:
         if student and student != default:
             sentence = re.sub(rf"(?<![\w.]){re.escape(default)}(?!\w)", student, sentence)
+        if prefix and student and not re.search(rf"(?<![\w.]){re.escape(student)}(?!\w)",
+                                                sentence):
+            first = sentence[:1].lower() if sentence[1:2].islower() else sentence[:1]
+            sentence = f"{student}: {first}{sentence[1:]}"
     return sentence
 
 
 def fail(sentence: str):
-    """Print ``sentence`` (one line starting with ``✗``) and raise :class:`ExerciseError`."""
-    sentence = _rename(" ".join(str(sentence).split()))
+    """Print ``sentence`` (one line starting with ``✗``) and raise :class:`ExerciseError`.
+
+    Inside a check, the sentence names the student's function: the check's own name for it is
+    replaced by the function's ``__name__``, which is put in front if the sentence lacks it.
+    """
+    sentence = _rename(" ".join(str(sentence).split()), prefix=True)
     print("✗ " + sentence)
     raise ExerciseError(sentence)
 
@@ -88,15 +107,19 @@ class _Student:
     """The student's function as the grader calls it: traced for delegation, its exceptions
     marked as the student's own, its returns remembered (to describe them if the grader chokes)."""
 
-    def __init__(self, fn, forbidden, allowed_extra=()):
+    def __init__(self, fn, forbidden, allowed_extra=(), unused=()):
         self.fn, self.forbidden, self.allowed_extra = fn, forbidden, tuple(allowed_extra)
+        self.unused = tuple(unused)
         self.__name__ = getattr(fn, "__name__", "your function")
         self.last = None
+        self.last_call = None
 
     def __call__(self, *args, **kwargs):
         allowed = [a for a in list(args) + list(kwargs.values())
                    if callable(a) and not isinstance(a, np.ndarray)] + list(self.allowed_extra)
         tracer = DelegationTracer(self.forbidden, allowed)
+        keep = lambda v: v.copy() if isinstance(v, np.ndarray) else v  # noqa: E731
+        self.last_call = (tuple(keep(a) for a in args), {k: keep(v) for k, v in kwargs.items()})
         try:
             with np.errstate(**_STUDENT_ERRSTATE[-1]), tracer:
                 out = self.fn(*args, **kwargs)
@@ -105,7 +128,8 @@ class _Student:
         except BaseException as exc:
             if tracer.hit:
                 _delegated(tracer.hit)
-            exc._elbo_edu_student = True              # the student's bug: let it propagate
+            with contextlib.suppress(AttributeError, TypeError):
+                exc._elbo_edu_student = True          # the student's bug: let it propagate
             raise
         if tracer.hit:
             _delegated(tracer.hit)
@@ -114,6 +138,76 @@ class _Student:
 
 
 _STUDENT_ERRSTATE: list = [{}]
+_STUDENTS: list = []
+
+
+def _perturbed(v):
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return v + 3                                   # a count or a size
+    if isinstance(v, (float, np.floating)):
+        return v * 1.07 + 0.03
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size:
+        return v * 1.07 + 0.03
+    return None
+
+
+def probe_ignored_arguments() -> None:
+    """Before a generic "is wrong" sentence: does the student's function ignore an argument?
+
+    The last call of the running check's student function is repeated with one floating-point
+    argument changed at a time; if the result stays the same, fail naming that argument (or
+    saying that the result depends on none of them). Silent when nothing is found.
+    """
+    if not _STUDENTS or _STUDENTS[-1].last_call is None:
+        return
+    student = _STUDENTS[-1]
+    args, kwargs = student.last_call
+    try:
+        names = list(inspect.signature(student.fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    base = student.last
+    ignored, tried = [], 0
+    for i, v in enumerate(list(args) + list(kwargs.values())):
+        new = _perturbed(v)
+        if new is None or i in student.unused:
+            continue
+        a, k = list(args), dict(kwargs)
+        if i < len(args):
+            a[i] = new
+            name = names[i] if i < len(names) else f"argument {i + 1}"
+        else:
+            key = list(kwargs)[i - len(args)]
+            k[key] = new
+            name = key
+        try:
+            with np.errstate(all="ignore"), contextlib.redirect_stdout(io.StringIO()):
+                out = student.fn(*a, **k)
+            same = _same(out, base)
+        except Exception:
+            continue
+        tried += 1
+        if same:
+            ignored.append(name)
+    if tried > 1 and len(ignored) == tried:
+        fail(f"{student.__name__} returns the same value whatever its inputs: the answer must "
+             f"be computed from them.")
+    if ignored:
+        fail(f"{student.__name__}'s result does not change when {ignored[0]} changes: it "
+             f"ignores its argument {ignored[0]}.")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (tuple, list)) or isinstance(b, (tuple, list)):
+        return isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and \
+            len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+                                   equal_nan=True))
+    except (TypeError, ValueError):
+        return False
 
 
 def _delegated(name):
@@ -122,7 +216,7 @@ def _delegated(name):
     fail(f"Write it yourself: your function calls {name}, {whose}.")
 
 
-def exercise(*answers: str, allowed=()):
+def exercise(*answers: str, allowed=(), unused=()):
     """Decorator of a ``check_*(student_fn, seed=0, ...)``: the grader's guard rails.
 
     * ``answers`` name the package functions that implement what the exercise asks for
@@ -132,7 +226,9 @@ def exercise(*answers: str, allowed=()):
     * whatever the student returns, the check ends either silently or in :func:`fail` -- an
       error of the grader's own code on a strange return value becomes one sentence; an exception
       raised by the student's code propagates unchanged;
-    * sentences name the student's function by its ``__name__``.
+    * sentences name the student's function by its ``__name__``;
+    * ``unused`` lists the positions of arguments the answer does not depend on (so that a wrong
+      answer is not told it ignores them, see :func:`probe_ignored_arguments`).
     """
     def wrap(check):
         default = next(iter(inspect.signature(check).parameters))
@@ -142,11 +238,12 @@ def exercise(*answers: str, allowed=()):
             if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
                 raise ValueError(f"seed must be a non-negative int, got {seed!r}")
             if not callable(fn):
-                raise TypeError(f"{check.__name__} takes the function you wrote, "
-                                f"got {type(fn).__name__}")
+                fail(f"{check.__name__} takes the function you wrote, got "
+                     f"{type(fn).__name__}: pass the function itself, without calling it.")
             forbidden = {**grader_helpers(), **resolve(answers)}
-            student = _Student(fn, forbidden, allowed)
+            student = _Student(fn, forbidden, allowed, unused)
             _NAMES.append((default, student.__name__))
+            _STUDENTS.append(student)
             _STUDENT_ERRSTATE.append(np.geterr())
             try:
                 with np.errstate(all="ignore"):
@@ -162,6 +259,7 @@ def exercise(*answers: str, allowed=()):
             finally:
                 _STUDENT_ERRSTATE.pop()
                 _NAMES.pop()
+                _STUDENTS.pop()
         run.answers = answers
         return run
     return wrap
@@ -311,6 +409,7 @@ def check_close(got, want, what: str, *, rtol: float = 1e-7, atol: float = 1e-10
     sentence = _diagnose(got, want, what, n, tol)
     if sentence:
         fail(sentence)
+    probe_ignored_arguments()
     fail(f"{what} is wrong: {_where(got, want)}.")
 
 
@@ -326,8 +425,9 @@ def check_gradient(got, f: Callable[[np.ndarray], float], x: np.ndarray, what: s
     """Compare a gradient with central finite differences of the scalar ``f`` at ``x``.
 
     The target is the project's bar: scale-aware relative error below :data:`GRAD_TOL` for a
-    float64 gradient (a float32 one is accepted within its own rounding, see :func:`check_close`);
-    on failure the usual slips are diagnosed against the finite-difference value.
+    float64 gradient (a float32 one is accepted within its own rounding, see :func:`check_close`,
+    whose ``scale`` -- the size of the terms the gradient is computed from -- is passed on); on
+    failure the usual slips are diagnosed against the finite-difference value.
     """
     want = fd_gradient(f, x)
     eps = low_precision(got)

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
+from ..grading import (as_result, check_close, check_gradient, check_shape, exercise, fail,
+                       low_precision, ok, pair, quad)
 from .answers import ANSWERS
-from ..grading import exercise, low_precision, pair, as_result, check_close, check_gradient, check_shape, fail, ok, quad
 
 __all__ = ["check_gaussian_mle", "check_kde_log_density", "check_minibatch_gradient",
            "check_linear_backward", "check_softmax_cross_entropy",

@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
+from ..grading import (as_result, check_close, check_gradient, exercise, fail, ok,
+                       pair, quad)
 from .answers import ANSWERS
-from ..grading import exercise, pair, as_result, check_close, check_gradient, check_shape, fail, ok, quad
 
 __all__ = ["check_kl_normal_1d", "check_kl_std_normal", "check_kl_std_normal_grad",
            "check_elbo_linear_gaussian", "check_gaussian_entropy", "check_elbo_gap",
@@ -96,6 +97,8 @@ def check_kl_std_normal(kl_std_normal, seed: int = 0) -> None:
                            "You read logvar as log sigma: sigma^2 = exp(logvar)."),
                           (per.mean(axis=1), f"You averaged over the {z} latent dimensions: the "
                                              "KL of a row sums over them."),
+                          (np.full(n, want.mean()), "You averaged the KL over the batch: the "
+                                                    "exercise asks for one KL per row."),
                           (np.sum(e + mu * mu - 1 - lv, axis=1), "The factor 1/2 is missing."),
                           (0.5 * np.sum(e + mu * mu + 1 - lv, axis=1), "The constant term has "
                                                                       "the wrong sign."),
@@ -358,7 +361,7 @@ def check_reparameterize(reparameterize, seed: int = 0) -> None:
     ok("reparameterize")
 
 
-@exercise(*ANSWERS["ex08_2"])
+@exercise(*ANSWERS["ex08_2"], unused=(0,))
 def check_reparameterize_grad(reparameterize_grad, seed: int = 0) -> None:
     """``reparameterize_grad(mu, logvar, eps, dz) -> (dmu, dlogvar)``: the vector-Jacobian
     products of z = mu + exp(logvar/2) eps (D8.1), checked by finite differences."""
