@@ -45,7 +45,7 @@ def configure() -> str:
     ``"environment"``, ``"numba"``, the fallback folder's path, ``"none"``). Idempotent."""
     if "choice" in _done:
         return _done["choice"]
-    import numba.core.config as config
+    from numba.core import config
 
     if os.environ.get("NUMBA_CACHE_DIR"):
         choice = "environment"

@@ -403,10 +403,11 @@ class RunFolder:
                 gone = old.parent / f".{old.name}.old.{os.getpid()}.{secrets.token_hex(4)}"
                 os.rename(old, gone)
                 os.rename(staging, old)
-        except OSError as exc:
+        except OSError as exc:  # (e.g. the folder is a mount point): keep both runs
+            self._staging = None  # so that close() leaves the new run where it is
             raise RunFolderError(f"could not replace the run in {old}: "
-                                 f"{describe_os_error(exc)} (the new run is in {staging})") \
-                from None
+                                 f"{describe_os_error(exc)} (the old run is unchanged; the new "
+                                 f"run is in {staging})") from None
         self._staging = None
         old_lock, self._lock_fd, self._staging_lock_fd = self._lock_fd, self._staging_lock_fd, None
         _remove_tree(gone)

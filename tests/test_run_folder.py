@@ -253,3 +253,23 @@ def test_an_interrupt_between_epochs_is_reported_with_the_checkpoint(tmp_path):
     resumed = model(seed=5)
     fit(tmp_path / "cut", epochs=3, m=resumed, resume_from=tmp_path / "cut")
     assert all(np.array_equal(full.params[k], resumed.params[k]) for k in full.params)
+
+
+def test_a_swap_that_fails_keeps_both_runs(tmp_path, monkeypatch):
+    """(--overwrite into a folder that cannot be renamed, e.g. a mount point.)"""
+    import errno
+
+    from elbo_edu import run as R
+    fit(tmp_path / "r")
+    before = snapshot(tmp_path / "r")
+
+    def busy(a, b):
+        raise OSError(errno.EBUSY, "Device or resource busy", str(b))
+
+    monkeypatch.setattr(R, "_exchange", busy)
+    with pytest.raises(RunFolderError, match=r"could not replace the run in .*old run is "
+                                             r"unchanged; the new run is in"):
+        fit(tmp_path / "r", overwrite=True, seed=2)
+    assert snapshot(tmp_path / "r") == before
+    (staged,) = [p for p in tmp_path.iterdir() if p.name.startswith(".r.new.")]
+    assert C.load_checkpoint(staged).meta["train"]["seed"] == 2
