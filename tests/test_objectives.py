@@ -135,3 +135,48 @@ def test_make_objective_names_the_bad_argument():
         make_objective(_vae("gaussian-learned"), "iwae", 2)
     with pytest.raises(ValueError, match="eps"):
         IWAE(model, 2).loss(np.full((3, 6), 0.5), np.zeros((3, 3)))
+
+
+class _Recorder:
+    """An objective that records its batches and draws ``draws`` normals per call."""
+
+    def __init__(self, draws):
+        self.draws, self.seen = draws, []
+        self.params = {"w": np.zeros(2)}
+        self.grads = {"w": np.zeros(2)}
+
+    def loss_and_grads(self, x, rng):
+        self.seen.append(x.copy())
+        rng.standard_normal(self.draws)
+        self.grads["w"][...] = self.params["w"] - 1.0
+        return float(np.sum((self.params["w"] - 1.0) ** 2) / 2), self.grads
+
+
+def test_fit_with_an_order_generator_gives_every_objective_the_same_batches():
+    from elbo_edu.train import fit
+
+    x = np.arange(40.0).reshape(20, 2)
+    runs = []
+    for draws in (1, 7):
+        r = _Recorder(draws)
+        fit(r, x, epochs=3, batch_size=6, rng=np.random.default_rng(0),
+            order_rng=np.random.default_rng(1))
+        runs.append(r.seen)
+    assert all(np.array_equal(a, b) for a, b in zip(*runs)) and len(runs[0]) == 12
+    shared = []
+    for draws in (1, 7):        # one generator for both: the orders part after the first epoch
+        r = _Recorder(draws)
+        fit(r, x, epochs=2, batch_size=6, rng=np.random.default_rng(0))
+        shared.append(r.seen)
+    assert not all(np.array_equal(a, b) for a, b in zip(*shared))
+
+
+def test_fit_minimises_and_returns_epoch_means():
+    from elbo_edu.train import fit
+
+    r = _Recorder(0)
+    hist = fit(r, np.zeros((10, 2)), epochs=40, batch_size=5, lr=0.05,
+               rng=np.random.default_rng(0))
+    assert len(hist) == 40 and hist[-1] < 1e-3 * hist[0]
+    with pytest.raises(ValueError, match="data"):
+        fit(r, (np.zeros((10, 2)), np.zeros(9)), epochs=1, rng=np.random.default_rng(0))
