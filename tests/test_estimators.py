@@ -129,15 +129,21 @@ def test_naive_estimate_accepts_a_log_likelihood_callable(rng):
 
 
 def test_naive_relative_error_explodes_with_dimension():
-    """D3.3: with the same sample budget, the prior proposal degrades as the latent space grows."""
+    """D3.3: with the same sample budget, the prior proposal degrades as the latent space grows.
+    Judged by the *true* relative error |p_hat / p - 1| against the exact evidence of the
+    linear-Gaussian model (the estimator's own standard error under-reports exactly where the
+    claim lives: in 16 dimensions its few large weights look like a small spread). Measured
+    (median over 20 points): 0.03 at d = 1, 0.19 at d = 4, 1.0 (estimates ~ 0) at d = 16."""
     rng = np.random.default_rng(11)
     rel = []
     for d in (1, 4, 16):
         m = LinearGaussian(np.eye(d), np.zeros(d), 0.1)
         x = m.sample(20, rng)
-        rel.append(np.median(evidence_bounds(m, x, 2000, proposal="prior", rng=rng).rel_se))
+        est = evidence_bounds(m, x, 2000, proposal="prior", rng=rng).log_evidence
+        rel.append(np.median(np.abs(np.expm1(est - m.log_evidence(x)))))
+    print("median true relative error by dimension:", np.round(rel, 3))
     assert rel[0] < 0.1 and rel[0] < rel[1] < rel[2]
-    assert rel[2] > 10 * rel[0]
+    assert rel[2] > 10 * rel[0] and rel[2] > 0.5
 
 
 def test_progress_bar(model, x, capsys):

@@ -118,7 +118,10 @@ fig.tight_layout()
 # the errata page, E1.) We enumerate all configurations of a small binary network
 # $x_1\to x_2$, $\{x_1,x_2\}\to x_3$, each conditional a Bernoulli whose logit depends on the
 # parents, and check that the product is a distribution, that summing out the last variable leaves
-# the product of the remaining conditionals, and that the log-joint is the sum of the log-factors.
+# the product of the remaining conditionals, and that the conditionals read back from the joint —
+# $p(x_3=1\mid x_1,x_2)=p(x_1,x_2,1)/p(x_1,x_2)$, by counting — are the ones the model was built
+# from, $\sigma(\text{logit})=1/(1+e^{-\text{logit}})$, written out here. (The log of the joint is
+# then the sum of the log-factors: that is how `joint` is computed, so it needs no check.)
 
 # %% demo=true
 configs = np.array([[a, b, c] for a in (0, 1) for b in (0, 1) for c in (0, 1)], dtype=F64)  # (8, 3)
@@ -130,7 +133,8 @@ log_factors = np.column_stack([bernoulli_log_prob(configs[:, j:j + 1], logit[:, 
                                for j in range(3)])                          # (8, 3)
 joint = np.exp(log_factors).prod(axis=1)
 assert abs(joint.sum() - 1.0) < 1e-14                                        # a distribution
-assert np.allclose(np.log(joint), log_factors.sum(axis=1), atol=1e-14)        # log: a sum
+p3_from_joint = joint[1::2] / (joint[0::2] + joint[1::2])                     # p(x3=1 | x1, x2)
+assert np.allclose(p3_from_joint, 1 / (1 + np.exp(-logit[1::2, 2])), rtol=0, atol=1e-14)
 # summing out x3 leaves p(x1) p(x2 | x1): its conditional sums to one for each parent value
 marg12 = joint.reshape(4, 2).sum(axis=1)
 assert np.allclose(marg12, np.exp(log_factors[::2, :2]).prod(axis=1), atol=1e-15)

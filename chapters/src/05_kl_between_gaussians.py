@@ -270,8 +270,10 @@ assert not np.any(np.concatenate(kl_std_normal_grad(zero, zero)))
 # 3. Swap the arguments: compute `kl_normal(mu2, lv2, mu1, lv1)` for the pairs above. The two
 #    directions differ unless the variances are equal — chapter 04 explains what that asymmetry
 #    does to a fitted distribution.
-# 4. In D5.5, run `check_function` with `h=1e-3` and with `h=1e-10`. The relative error rises in
-#    both cases: truncation error dominates for large steps, rounding error for tiny ones.
+# 4. In D5.5, run `check_function` with `h=1e-3` and with `h=1e-10`. At `h=1e-10` every row gets
+#    worse (rounding error, about $\epsilon_{\text{mach}}\lvert f\rvert/h$). At `h=1e-3` the
+#    log-variance rows get worse but the $\mu$ rows get *better* than at the default step: why?
+#    (Write the KL as a function of $\mu$ alone, and the error of a central difference.)
 # 5. Set one entry of `logvar` to `+30`: `kl_std_normal` is still finite, while $e^{30}$ makes the
 #    KL astronomically large. What does this mean for an encoder whose log-variance is not bounded?
 
