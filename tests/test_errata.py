@@ -42,6 +42,29 @@ def test_e1_product_of_conditionals_is_a_distribution_sum_is_not(m):
     assert d.log_product_vs_sum_of_logs < 1e-12
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_directed_model_joint_gives_back_its_conditionals(seed):
+    """D2.2 with both sides independent: the joint of x1 -> x2 -> x3 built as the product of the
+    package's Bernoulli conditionals; each conditional read back from that joint by summing
+    configurations, p(x_j = 1 | x_{j-1}) = p(x_{j-1}, x_j = 1) / p(x_{j-1}), must be the sigmoid
+    of its logit written out here. (A Bernoulli with the classes swapped still sums to one, and
+    its log-product is still a sum of logs; only this check notices it.)"""
+    from elbo_edu.distributions import bernoulli_log_prob
+
+    a, b = np.random.default_rng(seed).normal(0, 2, size=(2, 3))
+    xs = np.array([[i >> 2 & 1, i >> 1 & 1, i & 1] for i in range(8)], dtype=float)
+    logit = np.column_stack([np.full(8, a[0]), a[1] + b[1] * xs[:, 0], a[2] + b[2] * xs[:, 1]])
+    joint = np.exp(sum(bernoulli_log_prob(xs[:, j:j + 1], logit[:, j:j + 1]) for j in range(3)))
+    assert joint.sum() == pytest.approx(1.0, abs=1e-14)
+    sigmoid = lambda t: 1 / (1 + np.exp(-t))                     # noqa: E731
+    assert joint[xs[:, 0] == 1].sum() == pytest.approx(sigmoid(a[0]), abs=1e-14)
+    for j in (1, 2):
+        for parent in (0.0, 1.0):
+            given = xs[:, j - 1] == parent
+            p_one = joint[given & (xs[:, j] == 1)].sum() / joint[given].sum()
+            assert p_one == pytest.approx(sigmoid(a[j] + b[j] * parent), abs=1e-13)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_e2_decomposition_needs_the_log(seed):
     rng = np.random.default_rng(seed)
