@@ -26,7 +26,13 @@ import numpy as np
 from .._checks import as_float_array, check_positive_int
 from ..distributions import reparameterize, std_normal_log_prob
 
-__all__ = ["EvidenceEstimate", "evidence_bounds", "iwae_bound", "naive_log_evidence",
+#: Decoder outputs (samples x rows x data width) per chunk: 1 M float32 numbers = 4 MB, so that a
+#: chunk's decoder output stays in the cache between the matrix product that writes it and the
+#: likelihood that reads it. With 16 MB chunks every element-wise pass over the block (the output
+#: bias, the log-likelihood) went to main memory: measured in benchmarks/bench_iwae.py.
+CHUNK_ELEMENTS = 1 << 20
+
+__all__ = ["CHUNK_ELEMENTS", "EvidenceEstimate", "evidence_bounds", "iwae_bound", "naive_log_evidence",
            "elbo_estimate", "log_weights"]
 
 
@@ -97,7 +103,7 @@ def _progress(total: int, enabled: bool, desc: str):
 
 def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int | None = None,
                     rng: np.random.Generator | None = None, batch_size: int | None = None,
-                    max_elements: int = 1 << 22, progress: bool = False) -> EvidenceEstimate:
+                    max_elements: int = CHUNK_ELEMENTS, progress: bool = False) -> EvidenceEstimate:
     r"""Importance-weighted summaries of K samples per row (D3.3, D10.2).
 
     .. math:: \log w_k = \log p(x, z_k) - \log r(z_k),\qquad z_k = \mu + \sigma\odot\varepsilon_k
@@ -125,7 +131,8 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
     batch_size : int, optional
         Rows per block (default: all rows up to 100).
     max_elements : int
-        Bound on samples × rows × x_dim per decoder call (memory: 4 M float32 = 16 MB).
+        Bound on samples × rows × x_dim per decoder call (default :data:`CHUNK_ELEMENTS`, 1 M
+        float32 = 4 MB).
     progress : bool
         Show a tqdm bar counting row-samples.
 
@@ -198,7 +205,7 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
 
 
 def iwae_bound(model, x, k: int, rng: np.random.Generator | None = None, *,
-               batch_size: int | None = None, max_elements: int = 1 << 22,
+               batch_size: int | None = None, max_elements: int = CHUNK_ELEMENTS,
                progress: bool = False) -> np.ndarray:
     r"""Importance-weighted estimate :math:`\mathrm{IWAE}_K = \log\frac1K\sum_{k=1}^K
     \frac{p(x, z_k)}{q(z_k\mid x)}`, :math:`z_k\sim q(z\mid x)`, one value per row (D10.2).
@@ -224,7 +231,7 @@ def iwae_bound(model, x, k: int, rng: np.random.Generator | None = None, *,
 
 def naive_log_evidence(model, x, k: int, rng: np.random.Generator | None = None, *,
                        z_dim: int | None = None, batch_size: int | None = None,
-                       max_elements: int = 1 << 22, progress: bool = False) -> np.ndarray:
+                       max_elements: int = CHUNK_ELEMENTS, progress: bool = False) -> np.ndarray:
     r"""Naive Monte-Carlo evidence :math:`\log\frac1K\sum_k p(x\mid z_k)`, :math:`z_k\sim p(z)` (D3.3).
 
     ``model`` is a VAE-like object (``log_joint``) or a callable ``log_likelihood(x, z)`` taking z
@@ -246,7 +253,7 @@ def elbo_estimate(model, x, k: int = 1, rng: np.random.Generator | None = None, 
 
 
 def log_weights(model, x, k: int, rng: np.random.Generator | None = None, *,
-                proposal: str = "encoder", max_elements: int = 1 << 22) -> np.ndarray:
+                proposal: str = "encoder", max_elements: int = CHUNK_ELEMENTS) -> np.ndarray:
     r"""All K log importance weights :math:`\log p(x,z_k) - \log r(z_k)` per row, (K, N) (D10.2).
 
     For looking at the weights themselves (their spread, the effective sample size) or for
