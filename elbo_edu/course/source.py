@@ -225,7 +225,8 @@ def _guarded(text: str) -> str:
     return "\n".join(out)
 
 
-def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool, hidden_seed: int | None = None):
+def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool, hidden_seed: int | None = None,
+                  guard: bool = True):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -233,7 +234,7 @@ def _new_notebook(stem: str, cells: list[Cell], nbgrader: bool, hidden_seed: int
         text = c.text if nbgrader else _strip_markers(c.text)
         if nbgrader and c.grade is not None and hidden_seed is not None:
             text = _reseed(text, hidden_seed)
-        if nbgrader and c.extra.get("demo"):
+        if nbgrader and guard and c.extra.get("demo"):
             text = _guarded(text)
         cell = (nbformat.v4.new_markdown_cell(text) if c.kind == "markdown"
                 else nbformat.v4.new_code_cell(text))
@@ -269,10 +270,11 @@ def published_notebook(source: Path):
     return _new_notebook(_stem(source), read_cells(source), nbgrader=False)
 
 
-def nbgrader_notebook(source: Path, *, hidden_seed: int | None = None):
+def nbgrader_notebook(source: Path, *, hidden_seed: int | None = None, grading_guard: bool = True):
     """The nbgrader *source* notebook of the chapter (assignment ``chNN``).
 
-    Demonstration cells (``demo=true``) are wrapped so that they skip while nbgrader grades. With
+    Demonstration cells (``demo=true``) are wrapped so that they skip while nbgrader grades
+    (``grading_guard=False`` leaves them as written, as in the student's chapter). With
     ``hidden_seed`` (this term's seed, a non-negative int) every literal ``seed=<int>`` of a hidden
     test becomes :func:`term_seed` ``(hidden_seed, literal)``.
 
@@ -285,7 +287,7 @@ def nbgrader_notebook(source: Path, *, hidden_seed: int | None = None):
             hidden_seed, int) or hidden_seed < 0):
         raise ValueError(f"--hidden-seed: expected a non-negative integer, got {hidden_seed!r}")
     return _new_notebook(_stem(source), read_cells(source), nbgrader=True,
-                         hidden_seed=hidden_seed)
+                         hidden_seed=hidden_seed, guard=grading_guard)
 
 
 def render(nb) -> str:
