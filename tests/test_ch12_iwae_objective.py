@@ -109,15 +109,21 @@ def test_fit_iwae_sees_the_same_minibatches_whatever_k(monkeypatch):
     """Same seed, different K: the same rows in the same order in every epoch (the data order has
     its own generator; the K-dependent noise draws must not shift it)."""
     import elbo_edu.estimators.iwae_objective as mod
+    import elbo_edu.train as train_mod
 
     seen = {}
-    real = mod.iwae_loss_and_grads
+    real_fit = train_mod.fit
 
-    def recording(model, xb, k, eps=None, rng=None):
-        seen.setdefault(k, []).append(xb[:, 0].copy())
-        return real(model, xb, k, eps, rng)
+    def recording_fit(objective, *args, **kwargs):       # every minibatch the objective is given
+        real = objective.loss_and_grads
 
-    monkeypatch.setattr(mod, "iwae_loss_and_grads", recording)
+        def loss_and_grads(xb, *a, **kw):
+            seen.setdefault(objective.k, []).append(xb[:, 0].copy())
+            return real(xb, *a, **kw)
+        objective.loss_and_grads = loss_and_grads
+        return real_fit(objective, *args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "fit", recording_fit)
     x = np.random.default_rng(0).uniform(size=(30, 6))
     x[:, 0] = np.arange(30)                                          # row ids in column 0
     for k in (1, 5):
