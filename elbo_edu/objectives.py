@@ -189,7 +189,8 @@ def objective_terms(model, x, eps, *, weighting: str = "mean", beta: float = 1.0
         bound = top + np.log(w.mean(axis=0))
         loss = -float(bound.mean())
     else:
-        bound = log_px.astype(np.float64).mean(axis=0) - kl_n       # the per-row ELBO
+        # the per-row ELBO, summed in float64 and kept in the model's dtype
+        bound = (log_px.mean(axis=0, dtype=np.float64) - kl_n).astype(out.dtype, copy=False)
         loss = recon + beta * (kl_mean if free_bits is None else free_bits_kl(mu, logvar,
                                                                                free_bits))
     if not backward:
