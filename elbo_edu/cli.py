@@ -521,7 +521,7 @@ def _cmd_gradcheck(args) -> int:
 def _add_train(sub) -> None:
     from .data import DATASET_NAMES
     from .likelihoods import LIKELIHOODS
-    from .vae import ACTIVATIONS
+    from .vae import HIDDEN_ACTIVATIONS
 
     t = sub.add_parser(
         "train", help="train a VAE and write a run folder",
@@ -547,7 +547,7 @@ def _add_train(sub) -> None:
     t.add_argument("--hidden", type=_positive_int, nargs="+", metavar="N", default=None,
                    help="hidden widths of the encoder (the decoder mirrors them)")
     t.add_argument("--z-dim", type=_positive_int, default=None, help="latent dimension")
-    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
+    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default=None,
                    help="hidden activation of every layer (default relu)")
     t.add_argument("--obs-var", type=_float(0, True), default=None,
                    help="variance c of the 'gaussian' likelihood; initial gamma of "

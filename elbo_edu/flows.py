@@ -31,7 +31,7 @@ import numpy as np
 from ._checks import as_float_array, check_positive_int
 from .distributions import gaussian_entropy
 from .nn import Module
-from .vae import reparameterize, reparameterize_grad
+from .distributions import reparameterize, reparameterize_grad
 
 __all__ = ["PlanarFlow", "tanh_ridge_log_density", "fit_planar_flow"]
 

@@ -36,17 +36,14 @@ from . import kernels as K
 from . import nn
 from ._checks import as_float_array, check_positive_float, check_positive_int, \
     check_probability_targets, check_rng
-from .distributions import reparameterize, reparameterize_grad
 from .likelihoods import LIKELIHOODS, make_likelihood
 from .objectives import ELBO, ELBOParts
 
-__all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "HIDDEN_ACTIVATIONS",
-           "ACTIVATIONS"]
+__all__ = ["VAE", "ELBOParts", "HIDDEN_ACTIVATIONS"]
 
 #: The hidden-layer activations a VAE accepts (names at the seam; the modules are
 #: :data:`elbo_edu.nn.ACTIVATION_MODULES`).
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "leaky_relu", "softplus", "sigmoid")
-ACTIVATIONS = HIDDEN_ACTIVATIONS  # the name the CLI imports
 LEARNED_VAR = ("scalar", "pixel")
 
 
@@ -188,7 +185,7 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, eps):
         """:func:`elbo_edu.distributions.reparameterize`: ``z = mu + exp(0.5*logvar) * eps``
         (D8.1)."""
-        return reparameterize(mu, logvar, eps)
+        return D.reparameterize(mu, logvar, eps)
 
     def log_likelihood(self, x, out):
         """``log p(x | z)`` from the decoder output: ``x`` (N, x_dim), ``out`` (..., N, x_dim)

@@ -10,7 +10,6 @@ digit_classifier   a softmax classifier that judges generated digits (D13.1)
 linear_beta_vae    a β-VAE whose rate and distortion are closed-form (D13.2)
 free_bits          free bits against KL warm-up (D13.3)
 _fit               a minimal Adam loop for the small demonstrations of chapter 11
-grid               the old place of :mod:`elbo_edu.estimators.grid` (import it from there)
 
 The chapter-11 modules import the VAE lazily, so this package loads without it.
 """

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn
+from .. import nn, special
 from .._checks import as_float_array, check_positive_int, check_probability_targets, check_rng
 from ..likelihoods import make_likelihood
 from ..objectives import ELBO
@@ -107,7 +107,7 @@ class CVAE(nn.Module):
         y = np.asarray(y)
         rng = self.rng if rng is None else check_rng(rng)
         z = rng.standard_normal((y.size, self.z_dim), dtype=self.dtype)
-        return nn.sigmoid(self.decode(z, y))
+        return special.sigmoid(self.decode(z, y))
 
     # -- the objective: chapter 09's pieces with a conditioning input (elbo_edu.objectives) ----
     def check_input(self, x, name: str = "x") -> np.ndarray:

@@ -212,7 +212,7 @@ def fit_full_gaussian_by_quadrature(log_target, *, dim: int = 2, nodes: int = 24
     Returns ``(m (K,), L (K, K), elbo_trace (steps,))``; ``elbo_trace[t]`` is the ELBO before
     step ``t``. Raises ``ValueError`` for a ``dim`` outside 1..3 or non-positive counts.
     """
-    from .optim import Adam
+    from ..optim import Adam
 
     dim, nodes, steps = (check_positive_int(v, n) for v, n in ((dim, "dim"), (nodes, "nodes"), (steps, "steps")))
     if dim > 3:
