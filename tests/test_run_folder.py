@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
-from elbo_edu.run import RunFolder, RunFolderError, describe_os_error
+from elbo_edu.train import checkpoint as C
+from elbo_edu.train.run import RunFolder, RunFolderError, describe_os_error
 from elbo_edu.train import TrainingDiverged, evaluate, train
 from elbo_edu.vae import VAE
 

@@ -43,7 +43,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: the lock file's text decides
     fcntl = None
 
-from ._io import atomic_write_text
+from .._io import atomic_write_text
 
 __all__ = ["RunFolder", "RunFolderError", "RUN_FILES", "describe_os_error"]
 

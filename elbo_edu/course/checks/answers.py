@@ -92,7 +92,7 @@ ANSWERS = {
     "ex11_3": _KL,
     "ex12_1": _IWAE + (_D + "softmax", _D + "log_softmax"),
     "ex12_2": ("elbo_edu.models.posteriors:full_gaussian_entropy", _D + "gaussian_entropy"),
-    "ex12_3": ("elbo_edu.flows:PlanarFlow", "elbo_edu.flows:tanh_ridge_log_density"),
+    "ex12_3": ("elbo_edu.models.flows:PlanarFlow", "elbo_edu.models.flows:tanh_ridge_log_density"),
     "ex13_1": ("elbo_edu.models.cvae:CVAE.loss", "elbo_edu.models.cvae:CVAE.loss_and_grads",
                "elbo_edu.models.cvae:CVAE._objective") + _KL + _BERN,
     "ex13_2": ("elbo_edu.experiments.rate_distortion:rate_distortion",) + _VAE_LOSS + _KL + _BERN,
