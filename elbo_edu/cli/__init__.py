@@ -520,7 +520,7 @@ def _cmd_gradcheck(args) -> int:
 # ------------------------------------------------------------------------------------- parser
 def _add_train(sub) -> None:
     from ..data import DATASET_NAMES
-    from ..likelihoods import LIKELIHOODS
+    from ..vae.likelihoods import LIKELIHOODS
     from ..vae import HIDDEN_ACTIVATIONS
 
     t = sub.add_parser(

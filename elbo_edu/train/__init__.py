@@ -112,7 +112,7 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         Extra entries for ``config.json`` (the CLI records the data set there).
     overwrite : bool
         Replace a run already in ``out_dir`` (only once this run saves its first checkpoint).
-    objective, k, free_bits : the training objective (:func:`elbo_edu.objectives.make_objective`):
+    objective, k, free_bits : the training objective (:func:`elbo_edu.vae.objectives.make_objective`):
         ``"elbo"`` (the ``k``-sample ELBO), ``"iwae"`` (the IWAE_k bound) or ``"free-bits"``
         (the KL clamped at ``free_bits`` nats per dimension).
     adam_eps : float
@@ -271,7 +271,7 @@ def fit(objective, data=None, *, epochs: int, batch_size: int | None = 128, lr=1
     Parameters
     ----------
     objective : object with ``params``, ``grads`` and ``loss_and_grads``
-        A model (``VAE``, ``CVAE``, ...) or an :class:`elbo_edu.objectives.Objective`.
+        A model (``VAE``, ``CVAE``, ...) or an :class:`elbo_edu.vae.objectives.Objective`.
     data : array (N, ...), tuple of arrays sharing N, or None
         The rows (a tuple is indexed together, e.g. images and labels, and passed as separate
         arguments). None: a data-free objective, called ``loss_and_grads(rng=rng)`` once per
@@ -434,7 +434,7 @@ class TrainState:
     def start(cls, model, settings: dict, resume_from=None, info=None) -> "TrainState":
         """A fresh state, or the state saved in ``resume_from`` (checked against ``model`` and
         ``settings``). ``info``: extra entries of the config and the checkpoint's metadata."""
-        from ..objectives import make_objective
+        from ..vae.objectives import make_objective
 
         objective = make_objective(model, settings["objective"], settings["k"],
                                    settings["free_bits"])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import atomic_write, atomic_write_text
+from .._checks.files import atomic_write, atomic_write_text
 from .run import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME
 
 __all__ = ["CHECKPOINT_NAME", "CONFIG_NAME", "METRICS_NAME", "CheckpointError", "Checkpoint",
