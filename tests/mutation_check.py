@@ -52,7 +52,7 @@ MUTANTS = [
          file="elbo_edu/estimators/density_estimation.py",
          old="scale = x.shape[0] / idx.size",
          new="scale = 1.0",
-         tests=["tests/test_density.py::test_minibatch_gradient_is_unbiased"],
+         tests=["tests/test_density_estimation.py::test_minibatch_gradient_is_unbiased"],
          chapter="01_probabilistic_models.py"),
     dict(name="swapped_variance_in_kl_normal", did="D5.3", slip="swapped variance",
          file="elbo_edu/distributions.py",
