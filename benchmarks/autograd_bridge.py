@@ -19,7 +19,7 @@ status 1 when any of them exceeds ``--tol`` (default 1e-10).
 
 Needs the ``[bench]`` extra (torch, jax, optax); a framework that is not installed is skipped with
 a message (and the run fails if neither is there). The continuous Bernoulli row runs only when
-``elbo_edu.likelihoods.make_likelihood("continuous-bernoulli")`` exists; its decoder output is
+``elbo_edu.vae.likelihoods.make_likelihood("continuous-bernoulli")`` exists; its decoder output is
 taken to be logits :math:`\ell`, with the normaliser written stably in logits,
 :math:`\log C = \log(\ell/\tanh(\ell/2))` (a series near 0), in both frameworks.
 
@@ -42,7 +42,7 @@ import numpy as np
 
 from elbo_edu import kernels as K
 from elbo_edu.gradcheck import rel_error
-from elbo_edu.likelihoods import make_likelihood
+from elbo_edu.vae.likelihoods import make_likelihood
 from elbo_edu.vae import VAE
 
 HERE = Path(__file__).resolve().parent

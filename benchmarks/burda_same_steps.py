@@ -49,7 +49,7 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, str(HERE.parent))
     from elbo_edu.data import binarize_dynamic, load_dataset
-    from elbo_edu.objectives import make_objective
+    from elbo_edu.vae.objectives import make_objective
     from elbo_edu.optim import Adam
     from elbo_edu.vae import VAE
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 from elbo_edu.cli import main
 
 SMALL = ["--epochs", "1", "--hidden", "32", "--z-dim", "2", "--no-progress", "--seed", "3"]

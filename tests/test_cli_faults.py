@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 
 _SCRIPT = Path(sys.executable).with_name("elbo-edu")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "elbo_edu.cli"]

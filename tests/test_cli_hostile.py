@@ -21,7 +21,7 @@ import pytest
 from test_cli import cli
 from test_cli_faults import COMMAND, TIMEOUT, TINY, elbo, files, one_line
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 from elbo_edu.data.locate import CACHE_ENV, DATA_ENV
 
 
@@ -131,7 +131,7 @@ def test_a_huge_model_is_refused_naming_the_flag(tmp_path, flag, value):
 
 
 def test_the_estimate_counts_weights_four_times_and_a_batch():
-    from elbo_edu._memory import vae_training_bytes
+    from elbo_edu.cli._memory import vae_training_bytes
 
     cfg = {"x_dim": 784, "z_dim": 20, "hidden": [400], "dtype": "float32"}
     weights = 785 * 400 + 401 * 40 + 21 * 400 + 401 * 784
@@ -311,7 +311,7 @@ def test_overwrite_with_no_room_for_the_checkpoint_injected(tmp_path, monkeypatc
 
 
 def test_a_lock_that_cannot_be_written_is_not_left_behind(tmp_path, monkeypatch):
-    from elbo_edu.run import RunFolder, RunFolderError
+    from elbo_edu.train.run import RunFolder, RunFolderError
 
     monkeypatch.setattr(os, "pwrite", _enospc)
     with pytest.raises(RunFolderError, match=r"cannot lock .*the disk is full \(writing .*\.lock"):
@@ -358,7 +358,7 @@ def _check_unsaved_evaluation(code, out, err, run):
 def test_evaluate_on_a_read_only_run_prints_and_says_it_was_not_saved(run1, tmp_path,
                                                                      monkeypatch, capsys):
     """(In-process, everywhere: the write fails as on a read-only file system.)"""
-    from elbo_edu import checkpoint
+    from elbo_edu.train import checkpoint
 
     def read_only(path, text):
         raise OSError(errno.EROFS, "Read-only file system", str(path))

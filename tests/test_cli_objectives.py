@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 from elbo_edu.cli import main
 
 # 2-D toy data and a small network: a run of a few seconds

@@ -109,8 +109,8 @@ def _delegating():
         return out
 
     def grader_helper(mu, lv):
-        from elbo_edu.course.checks.gaussians import _kl_closed
-        return _kl_closed(mu, lv).sum(axis=1)
+        from elbo_edu.course.checks.reference import kl_std_normal_ref
+        return kl_std_normal_ref(mu, lv).sum(axis=1)
 
     return [
         ("ex05_2", lambda mu, lv: kl(mu, lv), "elbo_edu.distributions.kl_std_normal"),

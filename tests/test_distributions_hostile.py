@@ -8,7 +8,7 @@ import pytest
 
 from elbo_edu import distributions as D
 from elbo_edu import kernels as K
-from elbo_edu import likelihoods as L
+from elbo_edu.vae import likelihoods as L
 from elbo_edu import special as S
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from elbo_edu.gradcheck import numerical_gradient, rel_error
-from elbo_edu.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
+from elbo_edu.models.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
 from elbo_edu.estimators.grid import log_integral, make_grid
 from elbo_edu.models.posteriors import (fit_full_gaussian_by_quadrature, full_gaussian_log_prob,
                                         full_gaussian_sample)

@@ -9,7 +9,7 @@ import pytest
 
 from elbo_edu import distributions as D
 from elbo_edu import kernels as K
-from elbo_edu.likelihoods import make_likelihood
+from elbo_edu.vae.likelihoods import make_likelihood
 from elbo_edu.vae import VAE
 
 LIKELIHOODS = ["bernoulli", "continuous-bernoulli", "gaussian"]

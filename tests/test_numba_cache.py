@@ -16,7 +16,7 @@ RUN_KERNEL = ("import numpy as np\n"
               "api.set_backend('numba')\n"
               "logp, _ = api.bernoulli_loglik_grad(np.zeros((2, 3)), np.zeros((2, 3)))\n"
               "assert np.allclose(logp, -3 * np.log(2))\n"
-              "from elbo_edu import _numba_cache\n"
+              "from elbo_edu.kernels import _numba_cache\n"
               "print(_numba_cache.configure())\n")
 
 
@@ -35,7 +35,7 @@ def run(code, tmp_path, *, pythonpath=None, **env):
 def _unwritable(*places):
     """Code that makes numba's usual places (or every place) look unwritable."""
     return ("from pathlib import Path\n"
-            "import elbo_edu._numba_cache as nc\n"
+            "import elbo_edu.kernels._numba_cache as nc\n"
             "real = nc.writable\n"
             f"nc.writable = lambda p: False if {places!r} == ('all',) or "
             "p in nc._numba_places() else real(p)\n")

@@ -1,4 +1,4 @@
-"""elbo_edu.objectives: every composed objective's gradient by finite differences, on both backends,
+"""elbo_edu.vae.objectives: every composed objective's gradient by finite differences, on both backends,
 and each composition against a direct computation of its formula."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from elbo_edu.distributions import bernoulli_log_prob, gaussian_log_prob, kl_std
     std_normal_log_prob
 from elbo_edu.gradcheck import numerical_gradient, rel_error
 from elbo_edu.models.cvae import CVAE
-from elbo_edu.objectives import ELBO, IWAE, FreeBits, make_objective
+from elbo_edu.vae.objectives import ELBO, IWAE, FreeBits, make_objective
 from elbo_edu.vae import VAE
 
 BACKENDS = ("numpy", "numba")

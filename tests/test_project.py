@@ -54,7 +54,7 @@ def test_readme_is_short_and_its_synopsis_names_every_choice():
     """The README stays a two-minute read, and its CLI synopsis lists every likelihood and data
     set the parser accepts."""
     from elbo_edu.data import DATASET_NAMES
-    from elbo_edu.likelihoods import LIKELIHOODS
+    from elbo_edu.vae.likelihoods import LIKELIHOODS
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme.splitlines()) < 190

@@ -12,7 +12,7 @@ import signal
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 from elbo_edu.optim import Adam
 from elbo_edu.train import TrainingInterrupted, train
 from elbo_edu.vae import VAE

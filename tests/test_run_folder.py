@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
-from elbo_edu.run import RunFolder, RunFolderError, describe_os_error
+from elbo_edu.train import checkpoint as C
+from elbo_edu.train.run import RunFolder, RunFolderError, describe_os_error
 from elbo_edu.train import TrainingDiverged, evaluate, train
 from elbo_edu.vae import VAE
 
@@ -259,7 +259,7 @@ def test_a_swap_that_fails_keeps_both_runs(tmp_path, monkeypatch):
     """(--overwrite into a folder that cannot be renamed, e.g. a mount point.)"""
     import errno
 
-    from elbo_edu import run as R
+    from elbo_edu.train import run as R
     fit(tmp_path / "r")
     before = snapshot(tmp_path / "r")
 

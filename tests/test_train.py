@@ -9,7 +9,7 @@ import signal
 import numpy as np
 import pytest
 
-from elbo_edu import checkpoint as C
+from elbo_edu.train import checkpoint as C
 from elbo_edu.train import (TrainingDiverged, TrainingInterrupted, evaluate, kl_weight, train)
 from elbo_edu.vae import VAE
 

@@ -23,7 +23,7 @@ import numpy as np
 from elbo_edu.data import load_dataset
 from elbo_edu.estimators import elbo_estimate, iwae_bound
 from elbo_edu.estimators.iwae_objective import fit_iwae, iwae_loss, iwae_loss_and_grads, iwae_objective
-from elbo_edu.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
+from elbo_edu.models.flows import PlanarFlow, fit_planar_flow, tanh_ridge_log_density
 from elbo_edu.gradcheck import GradCheckReport, numerical_gradient
 from elbo_edu.estimators.grid import grid_posterior, make_grid
 from elbo_edu.models import LinearGaussian
@@ -250,7 +250,7 @@ assert np.allclose(L_fit @ L_fit.T, post_cov, rtol=0, atol=1e-10)
 # $$f(z)=z+u\tanh(w^\top z+b),\qquad \det\frac{\partial f}{\partial z}=1+(1-\tanh^2(w^\top z+b))\,u^\top w$$
 #
 # (a rank-one update of the identity, whose determinant is one scalar by the matrix determinant
-# lemma). Its backward pass, log-determinant included, is written out in `elbo_edu.flows`; the
+# lemma). Its backward pass, log-determinant included, is written out in `elbo_edu.models.flows`; the
 # check below compares all of it with finite differences, and the log-determinant with the log of
 # a numerically differentiated Jacobian.
 #

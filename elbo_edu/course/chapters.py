@@ -49,7 +49,7 @@ def write_chapters(out, force: bool = False) -> tuple[list[Path], list[Path]]:
         If ``out`` is a file, or (without ``force``) a notebook in ``out`` differs from the
         shipped one: nothing is written then.
     """
-    from .._io import atomic_write_text
+    from .._checks.files import atomic_write_text
 
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():

@@ -19,9 +19,9 @@ difference: :math:`\log q` is evaluated at the reparameterized sample, so as a f
 -\tfrac12\sum_j\log\sigma_j^2 + \text{const}`; it adds :math:`+\tfrac12` per dimension to
 :math:`\partial\log w_k/\partial\log\sigma^2` and nothing to :math:`\partial/\partial\mu`.
 
-The bound is :class:`elbo_edu.objectives.IWAE`: chapter 09's pieces (encode, reparameterize,
+The bound is :class:`elbo_edu.vae.objectives.IWAE`: chapter 09's pieces (encode, reparameterize,
 decode, likelihood, and their backward) with the importance weighting, written once in
-:func:`elbo_edu.objectives.objective_terms`; this module keeps the chapter's function names. Any
+:func:`elbo_edu.vae.objectives.objective_terms`; this module keeps the chapter's function names. Any
 VAE-like model works (``encoder``, ``decoder``, ``likelihood``, ``check_input``); the observation
 model must not have a learned variance (Bernoulli or fixed Gaussian).
 """
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import as_float_array, check_positive_int
-from ..objectives import IWAE
+from ..vae.objectives import IWAE
 
 __all__ = ["iwae_objective", "iwae_loss", "iwae_loss_and_grads", "fit_iwae"]
 

@@ -58,7 +58,7 @@ def _full_covariance(rng: np.random.Generator) -> GradCheckReport:
 
 
 def _planar_flow(rng: np.random.Generator) -> GradCheckReport:
-    from ..flows import PlanarFlow
+    from ..models.flows import PlanarFlow
 
     report = GradCheckReport()
     flow = PlanarFlow(3, rng=rng, scale=1.0)

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from .. import distributions as D
-from .._numba_cache import configure as _configure_numba_cache
+from ._numba_cache import configure as _configure_numba_cache
 from ..special import LOG_2PI
 
 _configure_numba_cache()  # before any kernel is defined (a read-only install, a read-only HOME)

@@ -21,7 +21,7 @@ from .interface import Backend
 __all__ = ["NumpyBackend", "adam_update"]
 
 #: A NaN or inf output gives a NaN log-likelihood silently, as in the numba kernels; the
-#: likelihood that called names the array (:meth:`elbo_edu.likelihoods.Likelihood.log_prob`).
+#: likelihood that called names the array (:meth:`elbo_edu.vae.likelihoods.Likelihood.log_prob`).
 _QUIET = dict(invalid="ignore", over="ignore")
 
 

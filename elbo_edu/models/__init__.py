@@ -9,8 +9,7 @@ cvae               the conditional VAE (D13.1)
 digit_classifier   a softmax classifier that judges generated digits (D13.1)
 linear_beta_vae    a β-VAE whose rate and distortion are closed-form (D13.2)
 free_bits          free bits against KL warm-up (D13.3)
-_fit               a minimal Adam loop for the small demonstrations of chapter 11
-grid               the old place of :mod:`elbo_edu.estimators.grid` (import it from there)
+flows              a planar normalising-flow layer and its fit to a 2-D target (D12.3)
 
 The chapter-11 modules import the VAE lazily, so this package loads without it.
 """

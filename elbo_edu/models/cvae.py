@@ -12,7 +12,7 @@ and the same steps as chapter 06 bound the *conditional* evidence:
 The networks are chapter 09's with the one-hot label concatenated to their input:
 encoder :math:`[x, e_y]\to[\mu,\log\sigma^2]`, decoder :math:`[z, e_y]\to` Bernoulli logits.
 The loss and its backward are chapter 09's pieces with a conditioning input
-(:func:`elbo_edu.objectives.objective_terms` with ``cond``): the decoder's input gradient is split
+(:func:`elbo_edu.vae.objectives.objective_terms` with ``cond``): the decoder's input gradient is split
 and only its z part is passed on (the label is data). To generate a digit of class y: draw :math:`z\sim\mathcal N(0,I)`
 and decode :math:`[z, e_y]`.
 """
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import nn
+from .. import nn, special
 from .._checks import as_float_array, check_positive_int, check_probability_targets, check_rng
-from ..likelihoods import make_likelihood
-from ..objectives import ELBO
+from ..vae.likelihoods import make_likelihood
+from ..vae.objectives import ELBO
 
 __all__ = ["CVAE", "one_hot", "fit_cvae"]
 
@@ -107,9 +107,9 @@ class CVAE(nn.Module):
         y = np.asarray(y)
         rng = self.rng if rng is None else check_rng(rng)
         z = rng.standard_normal((y.size, self.z_dim), dtype=self.dtype)
-        return nn.sigmoid(self.decode(z, y))
+        return special.sigmoid(self.decode(z, y))
 
-    # -- the objective: chapter 09's pieces with a conditioning input (elbo_edu.objectives) ----
+    # -- the objective: chapter 09's pieces with a conditioning input (elbo_edu.vae.objectives) ----
     def check_input(self, x, name: str = "x") -> np.ndarray:
         """``x`` (N, x_dim) checked (values in [0, 1]) as a C-contiguous array of the model's dtype."""
         x = as_float_array(x, name)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import as_float_array, check_positive_int
-from ..objectives import FreeBits, free_bits_kl, free_bits_kl_grad
+from ..vae.objectives import FreeBits, free_bits_kl, free_bits_kl_grad
 from .diagnostics import ActiveUnits, active_units, kl_per_dimension
 
 __all__ = ["free_bits_kl", "free_bits_kl_grad", "free_bits_loss_and_grads", "CollapseRun",
@@ -30,7 +30,7 @@ __all__ = ["free_bits_kl", "free_bits_kl_grad", "free_bits_loss_and_grads", "Col
 def free_bits_loss_and_grads(model, x, lam: float, eps=None, rng=None, *, beta: float = 1.0):
     r"""Loss :math:`-\frac1N\sum_n\log p(x_n\mid z_n) + \beta\sum_j\max(\lambda,\overline{\mathrm{KL}}_j)`
     of a VAE-like ``model`` and its gradient, written into ``model.grads``
-    (:class:`elbo_edu.objectives.FreeBits`: chapter 09's pieces with the KL clamped).
+    (:class:`elbo_edu.vae.objectives.FreeBits`: chapter 09's pieces with the KL clamped).
     Returns ``(loss, recon, kl)`` where ``kl`` is the true mean KL (not the clamped one)."""
     try:
         objective = FreeBits(model, 1, lam)

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._checks import as_float_array, check_positive_int
 from ..distributions import gaussian_entropy, gaussian_log_prob
-from .grid import Grid, grid_posterior
+from ..estimators.grid import Grid, grid_posterior
 
 __all__ = ["grid_kl_gaussian", "grid_kl_gaussian_grad", "best_gaussian_on_grid", "grid_mass",
            "GapDecomposition",

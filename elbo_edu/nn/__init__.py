@@ -6,7 +6,7 @@ fused activation that :func:`mlp` builds; :class:`Linear` and the activation mod
 same pieces one at a time.
 """
 from .activations import (ACTIVATION_MODULES, Activation, Identity, LeakyReLU, ReLU, Sigmoid,
-                          Softplus, Tanh, sigmoid, softplus)
+                          Softplus, Tanh)
 from .dense import Dense, mlp
 from .linear import Linear
 from .losses import SoftmaxCrossEntropy, softmax_cross_entropy
@@ -14,4 +14,4 @@ from .module import Module, Sequential
 
 __all__ = ["Module", "Dense", "Linear", "Activation", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "Softplus", "Identity", "ACTIVATION_MODULES", "Sequential", "mlp",
-           "SoftmaxCrossEntropy", "softmax_cross_entropy", "sigmoid", "softplus"]
+           "SoftmaxCrossEntropy", "softmax_cross_entropy"]

@@ -24,11 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import special as S
-from ..special import sigmoid, softplus
 from .module import Module
 
 __all__ = ["Activation", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softplus", "Identity",
-           "ACTIVATION_MODULES", "sigmoid", "softplus"]
+           "ACTIVATION_MODULES"]
 
 
 class Activation(Module):

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .._checks import as_float_array, check_positive_int
-from .._io import atomic_write
+from .._checks.files import atomic_write
 
 __all__ = [
     "COLORS", "TRAIN_COLOR", "TEST_COLOR", "CATEGORICAL", "STYLE", "NATS",

@@ -29,14 +29,14 @@ _KL_GRAD = (_D + "kl_std_normal_grad", _D + "kl_normal_grad",
             *SEAM("reparam_kl_backward", "_reparam_kl_bwd"))
 _REPARAM = (_D + "reparameterize", "elbo_edu.vae:VAE.reparameterize", *SEAM("reparam_kl", "_reparam_kl"))
 _REPARAM_GRAD = (_D + "reparameterize_grad", *SEAM("reparam_kl_backward", "_reparam_kl_bwd"))
-_BERN = (_D + "bernoulli_log_prob", "elbo_edu.special:softplus", "elbo_edu.likelihoods:Bernoulli",
-         "elbo_edu.likelihoods:Likelihood.log_prob", "elbo_edu.likelihoods:Likelihood.loglik_and_grad",
+_BERN = (_D + "bernoulli_log_prob", "elbo_edu.special:softplus", "elbo_edu.vae.likelihoods:Bernoulli",
+         "elbo_edu.vae.likelihoods:Likelihood.log_prob", "elbo_edu.vae.likelihoods:Likelihood.loglik_and_grad",
          *SEAM("bernoulli_loglik_grad", "_bernoulli", "_bernoulli_f32", "_bernoulli_logp_f32"))
-_BERN_GRAD = (_D + "bernoulli_log_prob_grad", "elbo_edu.likelihoods:Bernoulli",
-              "elbo_edu.likelihoods:Likelihood.log_prob_grad",
+_BERN_GRAD = (_D + "bernoulli_log_prob_grad", "elbo_edu.vae.likelihoods:Bernoulli",
+              "elbo_edu.vae.likelihoods:Likelihood.log_prob_grad",
               *SEAM("bernoulli_loglik_grad", "_bernoulli", "_bernoulli_f32"))
-_GAUSS = (_D + "gaussian_log_prob", _D + "_gaussian_sum", "elbo_edu.likelihoods:Gaussian",
-          "elbo_edu.likelihoods:Likelihood.log_prob", *SEAM("gaussian_loglik_grad", "_gaussian"))
+_GAUSS = (_D + "gaussian_log_prob", _D + "_gaussian_sum", "elbo_edu.vae.likelihoods:Gaussian",
+          "elbo_edu.vae.likelihoods:Likelihood.log_prob", *SEAM("gaussian_loglik_grad", "_gaussian"))
 _IWAE = (*_LSE, "elbo_edu.estimators.evidence:naive_log_evidence",
          "elbo_edu.estimators.evidence:iwae_bound", "elbo_edu.estimators.evidence:evidence_bounds",
          "elbo_edu.estimators.iwae_objective:iwae_objective",
@@ -92,7 +92,7 @@ ANSWERS = {
     "ex11_3": _KL,
     "ex12_1": _IWAE + (_D + "softmax", _D + "log_softmax"),
     "ex12_2": ("elbo_edu.models.posteriors:full_gaussian_entropy", _D + "gaussian_entropy"),
-    "ex12_3": ("elbo_edu.flows:PlanarFlow", "elbo_edu.flows:tanh_ridge_log_density"),
+    "ex12_3": ("elbo_edu.models.flows:PlanarFlow", "elbo_edu.models.flows:tanh_ridge_log_density"),
     "ex13_1": ("elbo_edu.models.cvae:CVAE.loss", "elbo_edu.models.cvae:CVAE.loss_and_grads",
                "elbo_edu.models.cvae:CVAE._objective") + _KL + _BERN,
     "ex13_2": ("elbo_edu.experiments.rate_distortion:rate_distortion",) + _VAE_LOSS + _KL + _BERN,

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from ..grading import as_result, check_close, check_gradient, exercise, fail, low_precision, ok
 from .answers import ANSWERS
-from .gaussians import _bern_ref, _kl_closed, kl_quad
-from .vae import _lse_py, _tuple
+from ..grading import exercise, low_precision, pair, as_result, check_close, check_gradient, fail, ok
+from .gaussians import kl_quad
+from .reference import bernoulli_log_prob_ref, kl_std_normal_ref, logsumexp_fsum
 
 __all__ = ["check_iwae_value_and_grad", "check_full_gaussian_entropy", "check_planar_logdet",
            "check_cvae_negative_elbo", "check_rate_distortion", "check_free_bits_kl"]
@@ -54,9 +54,9 @@ def check_iwae_value_and_grad(iwae_value_and_grad, seed: int = 0) -> None:
 
     log_w = _OFFSET + shifted(theta)
     grad_log_w = a - s[..., None] * theta[None]                # (K, N, P)
-    bound, grad = _tuple(iwae_value_and_grad(log_w.copy(), grad_log_w.copy()), 2,
+    bound, grad = pair(iwae_value_and_grad(log_w.copy(), grad_log_w.copy()), 2,
                          "iwae_value_and_grad(log_w, grad_log_w)", "bound, grad")
-    want = np.array([_lse_py(list(col)) - math.log(k) for col in log_w.T])
+    want = np.array([logsumexp_fsum(list(col)) - math.log(k) for col in log_w.T])
     check_close(bound, want, "the bound", shape_hint="One bound per column (data point): reduce "
                 "over axis 0, the K samples.",
                 nonfinite_hint="exp(-800) underflows to 0: shift each column before "
@@ -233,7 +233,7 @@ def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
         h = raw["encoder"](cat(x, e))
         mu, lv = h[:, :zd], h[:, zd:]
         z = mu if decode_mean else mu + np.exp(0.5 * lv) * eps
-        logp = _bern_ref(x, raw["decoder"](cat(z, e))).sum(axis=1)
+        logp = bernoulli_log_prob_ref(x, raw["decoder"](cat(z, e))).sum(axis=1)
         return mu, lv, logp
 
     mu, lv, logp = reference()
@@ -245,7 +245,7 @@ def check_cvae_negative_elbo(cvae_negative_elbo, seed: int = 0) -> None:
     _, _, lp3 = reference(decode_mean=True)
     check_close(got, want, "cvae_negative_elbo(...)", rtol=1e-8, n=n,
                 shape_hint="Return one number: the mean over the batch.", mistakes=[
-        (np.mean(_kl_closed(m2, l2).sum(axis=1) - lp2),
+        (np.mean(kl_std_normal_ref(m2, l2).sum(axis=1) - lp2),
          "You put the one-hot label before the data: the networks take [x, e_y] and [z, e_y]."),
         (np.mean(-kl - logp), "You subtracted the KL: the negative ELBO is -E log p(x|z,y) + KL."),
         (np.mean(kl - lp3), "You decoded the mean mu instead of the sample z."),
@@ -283,12 +283,12 @@ def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
     for p in model.params.values():                           # a model with something to encode
         p *= 2.0
     x, eps = rng.random((n, xd)), rng.standard_normal((n, zd))
-    rate_d, dist_d = _tuple(rate_distortion(model, x.copy(), eps.copy()), 2,
+    rate_d, dist_d = pair(rate_distortion(model, x.copy(), eps.copy()), 2,
                             "rate_distortion(model, x, eps)", "rate, distortion")
     mu, lv = model.encode(x)
     per = _kl_quad_rows(mu, lv)                                # (N, Z)
     want_r = float(per.sum(axis=1).mean())
-    logp = _bern_ref(x, model.decode(mu + np.exp(0.5 * lv) * eps))      # (N, D)
+    logp = bernoulli_log_prob_ref(x, model.decode(mu + np.exp(0.5 * lv) * eps))      # (N, D)
     want_d = -float(logp.sum(axis=1).mean())
     ra, da = as_result(rate_d, "the rate"), as_result(dist_d, "the distortion")
     for v, name in ((ra, "the rate"), (da, "the distortion")):
@@ -303,7 +303,7 @@ def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
         (per.sum(axis=0).mean(), "You summed the KL over the batch and averaged over the latent "
                                  "dimensions: sum over the dimensions (axis 1), average over the "
                                  "data points (axis 0)."),
-        (_kl_closed(mu, lv).mean(), "You averaged the KL over the latent dimensions too: the rate "
+        (kl_std_normal_ref(mu, lv).mean(), "You averaged the KL over the latent dimensions too: the rate "
                                     "sums over them."),
         (np.mean(np.sum(0.5 * (np.exp(2 * lv) + mu * mu - 1 - 2 * lv), axis=1)),
          "You read logvar as log sigma: sigma^2 = exp(logvar)."),
@@ -311,7 +311,7 @@ def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
         (2 * want_r, "The rate lacks the KL's factor 1/2."),
         (float(np.mean(np.sum(0.5 * (np.exp(lv) - 1 - lv), axis=1))), "The rate lacks the mu "
                                                                        "term of the KL.")])
-    decoded_mean = -float(_bern_ref(x, model.decode(mu)).sum(axis=1).mean())
+    decoded_mean = -float(bernoulli_log_prob_ref(x, model.decode(mu)).sum(axis=1).mean())
     logits = model.decode(mu + np.exp(0.5 * lv) * eps)
     check_close(dist_d, want_d, "the distortion", rtol=1e-8, n=n, mistakes=[
         (decoded_mean, "You decoded the mean mu: the distortion is measured at the sample z."),
@@ -320,7 +320,7 @@ def check_rate_distortion(rate_distortion, seed: int = 0) -> None:
         (-want_d, "The distortion has the wrong sign: it is a negative log-likelihood."),
         (-float(logp.sum()), f"You summed the distortion over the {n} examples where the mean "
                              f"belongs."),
-        (-float(_bern_ref(x, model.decode(mu + np.exp(lv) * eps)).sum(axis=1).mean()),
+        (-float(bernoulli_log_prob_ref(x, model.decode(mu + np.exp(lv) * eps)).sum(axis=1).mean()),
          "Your sample z scales eps by the variance where the standard deviation belongs."),
         (-float(np.mean(np.sum(x * logits, axis=1))), "The Bernoulli log-normaliser is missing "
                                                        "from the distortion.")])
@@ -336,7 +336,7 @@ def _free_bits_inputs(rng, lam):
     while True:                                                # every KL_j clearly off lambda
         mu = rng.normal(0, 1, (6, 5)) * scales
         lv = rng.normal(0, 0.4, (6, 5)) * scales
-        kl_bar = _kl_closed(mu, lv).mean(axis=0)
+        kl_bar = kl_std_normal_ref(mu, lv).mean(axis=0)
         if np.all(np.abs(kl_bar - lam) > 0.05):
             return mu, lv
 
@@ -351,7 +351,7 @@ def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
     lam = float(rng.uniform(0.15, 0.45))
     mu, lv = _free_bits_inputs(rng, lam)
     n = mu.shape[0]
-    value, dmu, dlv = _tuple(free_bits_kl_and_grad(mu.copy(), lv.copy(), lam), 3,
+    value, dmu, dlv = pair(free_bits_kl_and_grad(mu.copy(), lv.copy(), lam), 3,
                              "free_bits_kl_and_grad(mu, logvar, lam)", "value, dmu, dlogvar")
     per = _kl_quad_rows(mu, lv)
     kl_bar = per.mean(axis=0)
@@ -369,7 +369,7 @@ def check_free_bits_kl(free_bits_kl_and_grad, seed: int = 0) -> None:
         (np.maximum(lam, 2 * kl_bar).sum(), "The KL lacks its factor 1/2.")])
     below = kl_bar < lam
     on = (~below) / n
-    f = lambda m, v: np.maximum(lam, _kl_closed(m, v).mean(axis=0)).sum()  # noqa: E731
+    f = lambda m, v: np.maximum(lam, kl_std_normal_ref(m, v).mean(axis=0)).sum()  # noqa: E731
     flipped = "You masked the wrong dimensions: the gradient is zero where KL_j < lambda and " \
               "the ordinary KL gradient where KL_j > lambda."
     check_gradient(dmu, lambda m: f(m, lv), mu, "dmu", n=n, mistakes=[

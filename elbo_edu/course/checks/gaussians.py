@@ -10,9 +10,9 @@ import math
 
 import numpy as np
 
-from ..grading import (as_result, check_close, check_gradient, exercise, fail, ok,
-                       pair, quad)
 from .answers import ANSWERS
+from ..grading import exercise, pair, as_result, check_close, check_gradient, fail, ok, quad
+from .reference import bernoulli_log_prob_ref, kl_std_normal_ref, linear_gaussian_1d
 
 __all__ = ["check_kl_normal_1d", "check_kl_std_normal", "check_kl_std_normal_grad",
            "check_elbo_linear_gaussian", "check_gaussian_entropy", "check_elbo_gap",
@@ -33,10 +33,6 @@ def kl_quad(mu1, lv1, mu2, lv2) -> float:
         l2 = -0.5 * (_L2PI + lv2 + (t - mu2) ** 2 / math.exp(lv2))
         return np.exp(l1) * (l1 - l2)
     return quad(f, mu1 - 14 * s1, mu1 + 14 * s1)
-
-
-def _kl_closed(mu, lv):                        # KL(N(mu, e^lv) || N(0, 1)), element-wise
-    return 0.5 * (np.exp(lv) + mu * mu - 1.0 - lv)
 
 
 def _kl_logsigma(mu1, lv1, mu2, lv2):          # the slip: logvar read as log sigma
@@ -119,10 +115,10 @@ def check_kl_std_normal_grad(kl_std_normal_grad, seed: int = 0) -> None:
     res = pair(kl_std_normal_grad(mu.copy(), lv.copy()), 2, "kl_std_normal_grad(mu, logvar)",
                "dmu, dlogvar")
     sigma, e = np.exp(0.5 * lv), np.exp(lv)
-    check_gradient(res[0], lambda m: _kl_closed(m, lv).sum(), mu, "dmu", n=n, mistakes=[
+    check_gradient(res[0], lambda m: kl_std_normal_ref(m, lv).sum(), mu, "dmu", n=n, mistakes=[
         (mu / n, "dmu is averaged over the batch: the exercise differentiates the sum of the "
                  "KLs.")])
-    check_gradient(res[1], lambda v: _kl_closed(mu, v).sum(), lv, "dlogvar", n=n, mistakes=[
+    check_gradient(res[1], lambda v: kl_std_normal_ref(mu, v).sum(), lv, "dlogvar", n=n, mistakes=[
         (sigma - 1 / sigma, "That is the derivative with respect to sigma: differentiate with "
                             "respect to logvar."),
         (0.5 * (e - 1 - lv), "dlogvar is the KL itself (without its mu term), not its "
@@ -136,13 +132,6 @@ def check_kl_std_normal_grad(kl_std_normal_grad, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 06
-def _model(seed):
-    rng = np.random.default_rng(seed)
-    return (float(rng.normal(1, 1)), (1.2 + rng.random()) * rng.choice([-1.0, 1.0]),
-            float(rng.normal(0, 1)), 0.4 + rng.random(),
-            float(rng.normal(0, 0.5)), float(rng.normal(-0.5, 0.3)))   # x, w, b, s2, m, logvar
-
-
 def _log_joint(z, x, w, b, s2):
     return -0.5 * (_L2PI + math.log(s2) + (x - w * z - b) ** 2 / s2) - 0.5 * (_L2PI + z * z)
 
@@ -167,7 +156,7 @@ def check_elbo_linear_gaussian(elbo_linear_gaussian, seed: int = 0) -> None:
     r"""``elbo_linear_gaussian(x, w, b, s2, m, logvar)``: the ELBO in closed form for
     :math:`z\sim\mathcal N(0,1)`, :math:`x\mid z\sim\mathcal N(wz+b,s^2)`,
     :math:`q=\mathcal N(m, e^{\mathrm{logvar}})` (D6.3), checked by quadrature."""
-    x, w, b, s2, m, lv = _model(seed)
+    x, w, b, s2, m, lv = linear_gaussian_1d(seed)
     want = elbo_quad_1d(x, w, b, s2, m, lv)
     v = math.exp(lv)
     got = elbo_linear_gaussian(x, w, b, s2, m, lv)
@@ -214,7 +203,7 @@ def check_gaussian_entropy(gaussian_entropy, seed: int = 0) -> None:
 def check_elbo_gap(elbo_gap, seed: int = 0) -> None:
     r"""``elbo_gap(x, w, b, s2, m, logvar)``: :math:`\log p(x)-\mathrm{ELBO}
     =\mathrm{KL}(q\,\|\,p(z\mid x))` (D6.2), checked as a difference of two quadratures."""
-    x, w, b, s2, m, lv = _model(seed)
+    x, w, b, s2, m, lv = linear_gaussian_1d(seed)
     want = log_evidence_quad_1d(x, w, b, s2) - elbo_quad_1d(x, w, b, s2, m, lv)
     pv = s2 / (s2 + w * w)
     pm = pv * w * (x - b) / s2
@@ -271,11 +260,6 @@ def check_gaussian_log_lik(gaussian_log_lik, seed: int = 0) -> None:
     ok("gaussian_log_lik")
 
 
-def _bern_ref(x, logits):
-    # log p = x log sigmoid(l) + (1 - x) log sigmoid(-l), with log sigmoid(l) = -logaddexp(0, -l)
-    return -(x * np.logaddexp(0.0, -logits) + (1 - x) * np.logaddexp(0.0, logits))
-
-
 @exercise(*ANSWERS["ex07_2"])
 def check_bernoulli_log_lik(bernoulli_log_lik, seed: int = 0) -> None:
     """``bernoulli_log_lik(x, logits) -> (N,)``: stable for any logit, summed over D (D7.2)."""
@@ -283,7 +267,7 @@ def check_bernoulli_log_lik(bernoulli_log_lik, seed: int = 0) -> None:
     x = rng.random((3, 6))
     logits = rng.normal(0, 3, (3, 6))
     logits[0, :2] = [800.0, -800.0]                       # exp overflows in float64
-    want = _bern_ref(x, logits).sum(axis=1)
+    want = bernoulli_log_prob_ref(x, logits).sum(axis=1)
     got = bernoulli_log_lik(x.copy(), logits.copy())
     sp = np.logaddexp(0.0, logits)
     check_close(got, want, "bernoulli_log_lik(x, logits)", n=6,
@@ -318,7 +302,7 @@ def check_bernoulli_log_lik_grad(bernoulli_log_lik_grad, seed: int = 0) -> None:
     x, logits = rng.random((n, d)), rng.normal(0, 2, (n, d))
     got = bernoulli_log_lik_grad(x.copy(), logits.copy())
     sig = 1 / (1 + np.exp(-logits))
-    check_gradient(got, lambda v: _bern_ref(x, v).sum(), logits,
+    check_gradient(got, lambda v: bernoulli_log_prob_ref(x, v).sum(), logits,
                    "bernoulli_log_lik_grad(x, logits)", n=n, mistakes=[
         (x - 1 + sig, "You used sigmoid(-l) where sigmoid(l) belongs."),
         (x - np.exp(logits), "You used e^l where the logistic sigmoid belongs."),

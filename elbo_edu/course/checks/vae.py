@@ -14,18 +14,15 @@ import math
 
 import numpy as np
 
-from ..grading import (as_result, check_close, check_gradient, check_shape, exercise, fail, ok, pair)
 from .answers import ANSWERS
-from .gaussians import _bern_ref, _kl_closed, _model, elbo_quad_1d, kl_quad, log_evidence_quad_1d
+from ..grading import exercise, pair, as_result, check_close, check_gradient, check_shape, fail, ok
+from .gaussians import elbo_quad_1d, kl_quad, log_evidence_quad_1d
+from .reference import bernoulli_log_prob_ref, kl_std_normal_ref, linear_gaussian_1d, logsumexp_fsum
 
 __all__ = ["check_kl_and_grad", "check_reparameterize_backward", "check_bernoulli_and_grad",
            "check_encoder_output_grad", "check_logsumexp", "check_iwae_from_log_weights",
            "check_log_weights_1d", "check_optimal_gamma", "check_active_units",
            "check_kl_per_dimension"]
-
-
-def _tuple(res, k, what, names):
-    return pair(res, k, what, names)
 
 
 # ------------------------------------------------------------------------------ chapter 09
@@ -38,7 +35,7 @@ def check_kl_and_grad(kl_and_grad, seed: int = 0) -> None:
     if n == z:
         n += 1
     mu, lv = rng.normal(0, 1, (n, z)), rng.normal(0, 0.6, (n, z))
-    kl, dmu, dlv = _tuple(kl_and_grad(mu.copy(), lv.copy()), 3, "kl_and_grad(mu, logvar)",
+    kl, dmu, dlv = pair(kl_and_grad(mu.copy(), lv.copy()), 3, "kl_and_grad(mu, logvar)",
                           "kl, dmu, dlogvar")
     per = np.array([[kl_quad(m, v, 0.0, 0.0) for m, v in zip(mr, vr)] for mr, vr in zip(mu, lv)])
     e = np.exp(lv)
@@ -51,9 +48,9 @@ def check_kl_and_grad(kl_and_grad, seed: int = 0) -> None:
          "kl reads logvar as log sigma: sigma^2 = exp(logvar)."),
         (0.5 * np.sum(e + mu * mu + 1 - lv, axis=1), "kl: the constant term has the wrong sign."),
         (0.5 * np.sum(e + mu * mu - 1 + lv, axis=1), "kl: the logvar term has the wrong sign.")])
-    check_gradient(dmu, lambda m: _kl_closed(m, lv).sum(), mu, "dmu", n=n, mistakes=[
+    check_gradient(dmu, lambda m: kl_std_normal_ref(m, lv).sum(), mu, "dmu", n=n, mistakes=[
         (mu / n, "dmu is averaged over the batch: differentiate the sum of the KLs.")])
-    check_gradient(dlv, lambda v: _kl_closed(mu, v).sum(), lv, "dlogvar", n=n, mistakes=[
+    check_gradient(dlv, lambda v: kl_std_normal_ref(mu, v).sum(), lv, "dlogvar", n=n, mistakes=[
         (e - 1, "dlogvar lacks the factor 1/2."),
         (0.5 * e, "dlogvar: the derivative of the -logvar term is missing."),
         (0.5 * (e + 1), "dlogvar: the derivative of the -logvar term has the wrong sign."),
@@ -69,7 +66,7 @@ def check_reparameterize_backward(reparameterize_backward, seed: int = 0) -> Non
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(2, 6)), int(rng.integers(2, 5)))
     mu, lv, eps, dz = (rng.normal(0, 1, shape) for _ in range(4))
-    dmu, dlv = _tuple(reparameterize_backward(dz.copy(), mu.copy(), lv.copy(), eps.copy()), 2,
+    dmu, dlv = pair(reparameterize_backward(dz.copy(), mu.copy(), lv.copy(), eps.copy()), 2,
                       "reparameterize_backward(dz, mu, logvar, eps)", "dmu, dlogvar")
     z = lambda m, v: m + np.exp(0.5 * v) * eps  # noqa: E731
     sigma = np.exp(0.5 * lv)
@@ -97,10 +94,10 @@ def check_bernoulli_and_grad(bernoulli_and_grad, seed: int = 0) -> None:
     n, d = int(rng.integers(2, 5)), int(rng.integers(3, 7))
     x, logits = rng.random((n, d)), rng.normal(0, 3, (n, d))
     logits[1, 0], logits[0, 1] = 750.0, -750.0
-    logp, dl = _tuple(bernoulli_and_grad(x.copy(), logits.copy()), 2,
+    logp, dl = pair(bernoulli_and_grad(x.copy(), logits.copy()), 2,
                       "bernoulli_and_grad(x, logits)", "logp, dlogits")
     sp = np.logaddexp(0.0, logits)
-    check_close(logp, _bern_ref(x, logits).sum(axis=1), "logp", n=d,
+    check_close(logp, bernoulli_log_prob_ref(x, logits).sum(axis=1), "logp", n=d,
                 shape_hint="One log-likelihood per row.",
                 nonfinite_hint="exp(750) overflows: rewrite log(1 + e^l) so that nothing large "
                                "is exponentiated.", mistakes=[
@@ -114,10 +111,10 @@ def check_bernoulli_and_grad(bernoulli_and_grad, seed: int = 0) -> None:
         fail("dlogits contains nan or inf at logits of +-750: compute the sigmoid without "
              "exponentiating a large positive number.")
     logits[1, 0], logits[0, 1] = 2.5, -1.5
-    _, dl = _tuple(bernoulli_and_grad(x.copy(), logits.copy()), 2,
+    _, dl = pair(bernoulli_and_grad(x.copy(), logits.copy()), 2,
                    "bernoulli_and_grad(x, logits)", "logp, dlogits")
     sig = 1 / (1 + np.exp(-logits))
-    check_gradient(dl, lambda v: _bern_ref(x, v).sum(), logits, "dlogits", n=n, mistakes=[
+    check_gradient(dl, lambda v: bernoulli_log_prob_ref(x, v).sum(), logits, "dlogits", n=n, mistakes=[
         (x - 1 + sig, "dlogits uses sigmoid(-l) where sigmoid(l) belongs."),
         (x - np.exp(logits), "dlogits uses e^l where the logistic sigmoid belongs."),
         (sig * (1 - sig), "dlogits is the derivative of the sigmoid, not of the "
@@ -140,7 +137,7 @@ def check_encoder_output_grad(encoder_output_grad, seed: int = 0) -> None:
 
     def loss(hh):
         m, v = hh[:, :zd], hh[:, zd:]
-        return np.sum(dz * (m + np.exp(0.5 * v) * eps)) + _kl_closed(m, v).sum() / n
+        return np.sum(dz * (m + np.exp(0.5 * v) * eps)) + kl_std_normal_ref(m, v).sum() / n
     raw = encoder_output_grad(dz.copy(), mu.copy(), lv.copy(), eps.copy(), n)
     check_shape(as_result(raw, "encoder_output_grad(...)"), (n, 2 * zd), "encoder_output_grad(...)",
                 "Concatenate [dmu, dlogvar] along axis 1, like the encoder's output.")
@@ -168,11 +165,6 @@ def check_encoder_output_grad(encoder_output_grad, seed: int = 0) -> None:
 
 
 # ------------------------------------------------------------------------------ chapter 10
-def _lse_py(values) -> float:
-    m = max(values)
-    return m + math.log(math.fsum(math.exp(v - m) for v in values))
-
-
 @exercise(*ANSWERS["ex10_1"])
 def check_logsumexp(logsumexp, seed: int = 0) -> None:
     """``logsumexp(a, axis=0)``: stable for values of any size (D10.2)."""
@@ -181,7 +173,7 @@ def check_logsumexp(logsumexp, seed: int = 0) -> None:
     a = rng.normal(0, 3, (k, m))
     a[:, 0] += 1000.0                                     # overflows
     a[:, 1] -= 1000.0                                     # underflows
-    want = np.array([_lse_py(list(col)) for col in a.T])
+    want = np.array([logsumexp_fsum(list(col)) for col in a.T])
     top = a.max(axis=0)
     mistakes = [(top, "You returned the maximum only: the log of the sum of the shifted "
                       "exponentials is missing."),
@@ -210,7 +202,7 @@ def check_iwae_from_log_weights(iwae_from_log_weights, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     k, n = int(rng.integers(5, 12)), int(rng.integers(3, 7))
     log_w = rng.normal(rng.uniform(-1100, -800), 3, (k, n))      # exp underflows to 0
-    want = np.array([_lse_py(list(col)) - math.log(k) for col in log_w.T])
+    want = np.array([logsumexp_fsum(list(col)) - math.log(k) for col in log_w.T])
     got = iwae_from_log_weights(log_w.copy())
     check_close(got, want, "iwae_from_log_weights(log_w)", shape_hint="One bound per column "
                 "(data point): reduce over axis 0, the K samples.",
@@ -220,7 +212,7 @@ def check_iwae_from_log_weights(iwae_from_log_weights, seed: int = 0) -> None:
                           (want + math.log(k), "You returned the log of the sum: log K is "
                                                "missing for the mean."),
                           (log_w.max(axis=0), "You kept only the largest weight of each column."),
-                          (np.array([_lse_py(list(r)) - math.log(n) for r in log_w]).mean()
+                          (np.array([logsumexp_fsum(list(r)) - math.log(n) for r in log_w]).mean()
                            * np.ones(n), "You reduced over axis 1 (the data points)."),
                           (want - math.log(k), "You subtracted log K twice.")])
     ok("iwae_from_log_weights")
@@ -232,7 +224,7 @@ def check_log_weights_1d(log_weights_1d, seed: int = 0) -> None:
     linear-Gaussian model, one per sample ``z``; averaged as IWAE with many samples it must reach
     the log-evidence computed by quadrature."""
     rng = np.random.default_rng(seed)
-    x, w, b, s2, m, lv = _model(seed)
+    x, w, b, s2, m, lv = linear_gaussian_1d(seed)
     z = m + math.exp(0.5 * lv) * rng.standard_normal(int(rng.integers(5, 10)))
     za = np.asarray(z)
     lpx = -0.5 * (math.log(2 * math.pi * s2) + (x - w * za - b) ** 2 / s2)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import atomic_write, atomic_write_text
+from .._checks.files import atomic_write, atomic_write_text
 from .run import CHECKPOINT_NAME, CONFIG_NAME, METRICS_NAME
 
 __all__ = ["CHECKPOINT_NAME", "CONFIG_NAME", "METRICS_NAME", "CheckpointError", "Checkpoint",
@@ -112,7 +112,7 @@ def load_model(path):
     (model, checkpoint) : the :class:`~elbo_edu.vae.VAE` with the saved parameters, and the
     :class:`Checkpoint` (its ``meta`` holds the model config, training settings and history).
     """
-    from .vae import VAE
+    from ..vae import VAE
 
     ck = load_checkpoint(path)
     cfg = ck.meta.get("model")
@@ -250,7 +250,7 @@ def _check_params(ck: Checkpoint) -> None:
 
 def _check_model_entry(ck: Checkpoint) -> dict:
     """The ``model`` entry, checked by building the model it describes (no weights loaded)."""
-    from .vae import VAE
+    from ..vae import VAE
 
     cfg = ck.meta.get("model")
     if not isinstance(cfg, dict):

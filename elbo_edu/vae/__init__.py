@@ -7,7 +7,7 @@ For a minibatch :math:`x_{1..N}` the model computes, row by row,
 2. one reparameterized sample :math:`z = \mu + \sigma\odot\varepsilon`,
    :math:`\varepsilon\sim\mathcal N(0, I)` (D8.1);
 3. the decoder output :math:`\mathrm{MLP}_\theta(z)` (logits or a mean) and the
-   log-likelihood :math:`\log p_\theta(x\mid z)` (D7.1–D7.2, :mod:`elbo_edu.likelihoods`);
+   log-likelihood :math:`\log p_\theta(x\mid z)` (D7.1–D7.2, :mod:`elbo_edu.vae.likelihoods`);
 4. the closed-form :math:`\mathrm{KL}(q_\phi(z\mid x)\,\Vert\,\mathcal N(0, I))` (D5.4);
 
 and returns the negative ELBO averaged over the batch (D9.2), the KL weighted by ``beta``:
@@ -20,33 +20,33 @@ respect to the decoder output, decoder backward to get :math:`\partial\mathcal L
 through the reparameterization (:math:`\partial z/\partial\mu = 1`,
 :math:`\partial z/\partial\log\sigma^2 = \tfrac12\sigma\varepsilon`), plus the KL gradient
 (D5.5), then encoder backward. Every piece is a function of :mod:`elbo_edu.distributions`,
-:mod:`elbo_edu.likelihoods` or :mod:`elbo_edu.nn` with its own gradient check, reached through
+:mod:`elbo_edu.vae.likelihoods` or :mod:`elbo_edu.nn` with its own gradient check, reached through
 the backend seam (:mod:`elbo_edu.kernels`): with ``ELBO_EDU_BACKEND=numpy`` those readable
 functions run themselves, with the default numba backend their fused twins. The loss and its
-backward are :class:`elbo_edu.objectives.ELBO` (the pieces are written once there, and the IWAE
+backward are :class:`elbo_edu.vae.objectives.ELBO` (the pieces are written once there, and the IWAE
 bound, free bits and the conditional VAE are compositions of them); this file holds the model.
+
+likelihoods  the decoder's observation models, each with its log-likelihood and gradient
+objectives   the objective composed once: ELBO, IWAE_K, free bits
 """
 from __future__ import annotations
 
 import numbers
 import numpy as np
 
-from . import distributions as D
-from . import kernels as K
-from . import nn
-from ._checks import as_float_array, check_positive_float, check_positive_int, \
+from .. import distributions as D
+from .. import kernels as K
+from .. import nn
+from .._checks import as_float_array, check_positive_float, check_positive_int, \
     check_probability_targets, check_rng
-from .distributions import reparameterize, reparameterize_grad
 from .likelihoods import LIKELIHOODS, make_likelihood
 from .objectives import ELBO, ELBOParts
 
-__all__ = ["VAE", "ELBOParts", "reparameterize", "reparameterize_grad", "HIDDEN_ACTIVATIONS",
-           "ACTIVATIONS"]
+__all__ = ["VAE", "ELBOParts", "HIDDEN_ACTIVATIONS"]
 
 #: The hidden-layer activations a VAE accepts (names at the seam; the modules are
 #: :data:`elbo_edu.nn.ACTIVATION_MODULES`).
 HIDDEN_ACTIVATIONS = ("relu", "tanh", "leaky_relu", "softplus", "sigmoid")
-ACTIVATIONS = HIDDEN_ACTIVATIONS  # the name the CLI imports
 LEARNED_VAR = ("scalar", "pixel")
 
 
@@ -61,7 +61,7 @@ class VAE(nn.Module):
     hidden : int or sequence of int, default (400,)
         Hidden widths of the encoder; the decoder mirrors them (``z -> hidden[::-1] -> x``).
     likelihood : {"bernoulli", "continuous-bernoulli", "gaussian", "gaussian-learned"}
-        Observation model, see :mod:`elbo_edu.likelihoods`. Bernoulli targets must lie in [0, 1].
+        Observation model, see :mod:`elbo_edu.vae.likelihoods`. Bernoulli targets must lie in [0, 1].
     beta : float, default 1
         Weight of the KL term (1 gives the ELBO; chapter 11 uses other values).
     obs_var : float, default 1
@@ -188,7 +188,7 @@ class VAE(nn.Module):
     def reparameterize(self, mu, logvar, eps):
         """:func:`elbo_edu.distributions.reparameterize`: ``z = mu + exp(0.5*logvar) * eps``
         (D8.1)."""
-        return reparameterize(mu, logvar, eps)
+        return D.reparameterize(mu, logvar, eps)
 
     def log_likelihood(self, x, out):
         """``log p(x | z)`` from the decoder output: ``x`` (N, x_dim), ``out`` (..., N, x_dim)
@@ -239,7 +239,7 @@ class VAE(nn.Module):
         return loss, self.grads
 
     def _objective(self, x, eps, rng, beta, backward: bool) -> float:
-        # the pieces and their backward are written once, in elbo_edu.objectives
+        # the pieces and their backward are written once, in elbo_edu.vae.objectives
         beta = self.beta if beta is None else self._check_beta(beta)
         return ELBO(self).terms(x, eps, rng, beta=beta, backward=backward).loss
 

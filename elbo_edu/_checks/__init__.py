@@ -2,7 +2,7 @@
 
 Every public function checks its arguments with these helpers, so that bad input fails early with a
 ``ValueError`` that names the argument and says what was expected, instead of being silently
-broadcast into a wrong answer.
+broadcast into a wrong answer. :mod:`elbo_edu._checks.files` writes files atomically.
 """
 from __future__ import annotations
 

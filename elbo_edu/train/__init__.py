@@ -11,7 +11,7 @@ posterior collapse.
 The file reads top to bottom: :func:`train` (the epoch loop), :func:`train_epoch` (the step
 loop), :func:`evaluate`, then the pieces they use: the training state and its checkpoint
 (:class:`TrainState`, resume), and the signal handling. The run folder is
-:class:`elbo_edu.run.RunFolder`.
+:class:`elbo_edu.train.run.RunFolder`.
 
 Every random number (shuffling, the noise :math:`\varepsilon`, dynamic binarization) comes from
 one ``numpy.random.Generator`` seeded by ``seed``; its state is part of the checkpoint, so that
@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_positive_float, check_positive_int
+from .._checks import check_positive_float, check_positive_int
 from .checkpoint import (CheckpointError, check_training_checkpoint, load_checkpoint,
                          save_checkpoint)
-from .optim import Adam
+from ..optim import Adam
 from .run import RunFolder
 
 __all__ = ["fit", "train", "train_epoch", "evaluate", "TrainState", "TrainingDiverged",
@@ -93,7 +93,7 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     seed : int >= 0
         Seeds the generator of shuffling, noise and binarization.
     out_dir : path or None
-        Run folder (:class:`~elbo_edu.run.RunFolder`: locked while training; ``config.json``,
+        Run folder (:class:`~elbo_edu.train.run.RunFolder`: locked while training; ``config.json``,
         ``metrics.jsonl`` and ``checkpoint.npz`` written atomically after every epoch, from the
         first checkpoint on). None writes nothing.
     progress : bool
@@ -112,7 +112,7 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         Extra entries for ``config.json`` (the CLI records the data set there).
     overwrite : bool
         Replace a run already in ``out_dir`` (only once this run saves its first checkpoint).
-    objective, k, free_bits : the training objective (:func:`elbo_edu.objectives.make_objective`):
+    objective, k, free_bits : the training objective (:func:`elbo_edu.vae.objectives.make_objective`):
         ``"elbo"`` (the ``k``-sample ELBO), ``"iwae"`` (the IWAE_k bound) or ``"free-bits"``
         (the KL clamped at ``free_bits`` nats per dimension).
     adam_eps : float
@@ -131,7 +131,7 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     ------
     ValueError
         A bad argument (named), a checkpoint that does not fit, ``epochs`` not above the epochs
-        a resumed run has done, or an unusable ``out_dir`` (:class:`~elbo_edu.run.RunFolderError`).
+        a resumed run has done, or an unusable ``out_dir`` (:class:`~elbo_edu.train.run.RunFolderError`).
     TrainingDiverged
         If a loss is NaN or infinite (the checkpoint of the last finished epoch is kept).
     TrainingInterrupted
@@ -192,7 +192,7 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
     """One pass over the training set (the step loop of :func:`train`): returns the epoch's
     metrics without the test entries, or raises :class:`TrainingInterrupted` (state saved) or
     :class:`TrainingDiverged`. ``state.partial`` (an interrupted epoch) is continued."""
-    from .data import binarize_dynamic
+    from ..data import binarize_dynamic
 
     model, opt, rng, s = state.model, state.opt, state.rng, state.settings
     objective = state.objective
@@ -271,7 +271,7 @@ def fit(objective, data=None, *, epochs: int, batch_size: int | None = 128, lr=1
     Parameters
     ----------
     objective : object with ``params``, ``grads`` and ``loss_and_grads``
-        A model (``VAE``, ``CVAE``, ...) or an :class:`elbo_edu.objectives.Objective`.
+        A model (``VAE``, ``CVAE``, ...) or an :class:`elbo_edu.vae.objectives.Objective`.
     data : array (N, ...), tuple of arrays sharing N, or None
         The rows (a tuple is indexed together, e.g. images and labels, and passed as separate
         arguments). None: a data-free objective, called ``loss_and_grads(rng=rng)`` once per
@@ -434,7 +434,7 @@ class TrainState:
     def start(cls, model, settings: dict, resume_from=None, info=None) -> "TrainState":
         """A fresh state, or the state saved in ``resume_from`` (checked against ``model`` and
         ``settings``). ``info``: extra entries of the config and the checkpoint's metadata."""
-        from .objectives import make_objective
+        from ..vae.objectives import make_objective
 
         objective = make_objective(model, settings["objective"], settings["k"],
                                    settings["free_bits"])
@@ -479,7 +479,7 @@ class TrainState:
             self.partial = dict(meta["partial"], perm=ck.state["perm"])
 
     def checkpoint_contents(self) -> dict:
-        """Keyword arguments of :func:`~elbo_edu.checkpoint.save_checkpoint` for this state."""
+        """Keyword arguments of :func:`~elbo_edu.train.checkpoint.save_checkpoint` for this state."""
         part = self.partial
         meta_part = None if part is None else {k: v for k, v in part.items() if k != "perm"}
         rng_state = self.rng_at_step if part is not None else self.rng.bit_generator.state
@@ -534,7 +534,7 @@ def _check_settings(**s) -> dict:
 
 def _prepare_data(model, data, binarize, eval_seed):
     """Checked ``(x_train, x_test)`` from a Dataset, a pair or one array (test may be None)."""
-    from .data import binarize_dynamic, binarize_static_sample
+    from ..data import binarize_dynamic, binarize_static_sample
 
     if hasattr(data, "x_train"):
         x_train, x_test = data.x_train, getattr(data, "x_test", None)

@@ -14,7 +14,7 @@ protects it:
 * with ``overwrite=True`` the new run is written beside the old one, and replaces it whole, in one
   atomic swap, once its first checkpoint, config and metrics are written: a run that fails before
   that (a full disk, a divergence, a crash) leaves the old one exactly as it was;
-* every file is written atomically (:func:`elbo_edu._io.atomic_write`): a crash, a full disk or a
+* every file is written atomically (:func:`elbo_edu._checks.files.atomic_write`): a crash, a full disk or a
   Ctrl-C during a write keeps the previous version of the file.
 
 Examples
@@ -43,7 +43,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: the lock file's text decides
     fcntl = None
 
-from ._io import atomic_write_text
+from .._checks.files import atomic_write_text
 
 __all__ = ["RunFolder", "RunFolderError", "RUN_FILES", "describe_os_error"]
 

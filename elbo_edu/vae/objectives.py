@@ -9,7 +9,7 @@ noise :math:`\varepsilon` of shape (K, N, Z), and their backward in the opposite
    (D8.1, D5.4; :func:`elbo_edu.kernels.reparam_kl`);
 3. **decode** the K·N samples, :math:`\mathrm{MLP}_\theta(z)`;
 4. the **likelihood** :math:`\log p(x_n\mid z_{kn})` with its gradient, one (N, D) block per
-   sample index k (D7.1–D7.2; :meth:`elbo_edu.likelihoods.Likelihood.loglik_and_grad`).
+   sample index k (D7.1–D7.2; :meth:`elbo_edu.vae.likelihoods.Likelihood.loglik_and_grad`).
 
 What distinguishes the objectives is small, and it is all this module says about them:
 
@@ -39,9 +39,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import distributions as D
-from . import kernels as K
-from ._checks import as_float_array, check_positive_int, check_rng
+from .. import distributions as D
+from .. import kernels as K
+from .._checks import as_float_array, check_positive_int, check_rng
 
 __all__ = ["ELBOParts", "ObjectiveTerms", "objective_terms", "free_bits_kl", "free_bits_kl_grad",
            "Objective", "ELBO", "IWAE", "FreeBits", "OBJECTIVES", "make_objective"]

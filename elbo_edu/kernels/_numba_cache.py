@@ -37,7 +37,7 @@ def writable(folder: Path) -> bool:
 def _numba_places() -> list[Path]:
     from numba.misc.appdirs import user_cache_dir
 
-    return [Path(__file__).parent / "kernels" / "__pycache__", Path(user_cache_dir("numba"))]
+    return [Path(__file__).parent / "__pycache__", Path(user_cache_dir("numba"))]
 
 
 def configure() -> str:

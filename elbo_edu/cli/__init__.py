@@ -176,7 +176,7 @@ def _run_dir(out: str | None) -> Path:
 
 
 def _load_data(name: str, data_dir, dtype, download: bool = True):
-    from .data import load_dataset
+    from ..data import load_dataset
 
     kw = {"download": download} if name == "mnist" else {}
     return load_dataset(name, data_dir=data_dir, dtype=dtype, **kw)
@@ -199,7 +199,7 @@ def _train_args(args) -> tuple[dict, dict, dict]:
     import numpy as np
 
     if args.resume is not None:
-        from .checkpoint import check_training_checkpoint, load_checkpoint
+        from ..train.checkpoint import check_training_checkpoint, load_checkpoint
 
         # (a damaged entry is named with the file, never blamed on a flag the user did not give)
         meta = check_training_checkpoint(load_checkpoint(args.resume)).meta
@@ -273,8 +273,8 @@ def _check_objective_flags(args, cfg: dict, settings: dict) -> None:
 def _cmd_train(args) -> int:
     import numpy as np
 
-    from .train import train
-    from .vae import VAE
+    from ..train import train
+    from ..vae import VAE
 
     if args.resume is not None and args.overwrite:
         raise CLIError("--overwrite: cannot be combined with --resume (resuming continues the "
@@ -311,7 +311,7 @@ def _cmd_train(args) -> int:
     except OSError as exc:
         if history is None:
             raise
-        from .run import describe_os_error  # the run is saved; only a figure is missing
+        from ..train.run import describe_os_error  # the run is saved; only a figure is missing
         raise CLIError(f"{describe_os_error(exc)}; the run itself is saved in {out} "
                        f"({redraw})") from None
     except _Signalled as exc:
@@ -358,8 +358,8 @@ def _figures(model, data, history, out: Path, seed: int) -> list[str]:
     rows: a data set sorted by class would show one class only)."""
     import numpy as np
 
-    from . import plots
-    from .data import random_subset
+    from .. import plots
+    from ..data import random_subset
 
     rng = np.random.default_rng(seed)
     written = []
@@ -392,11 +392,11 @@ def _figures(model, data, history, out: Path, seed: int) -> list[str]:
 def _cmd_evaluate(args) -> int:
     import numpy as np
 
-    from .checkpoint import atomic_write_text, load_model
-    from .data import random_subset
-    from .estimators import evidence_bounds
-    from .models.diagnostics import active_units
-    from .train import evaluate
+    from ..train.checkpoint import atomic_write_text, load_model
+    from ..data import random_subset
+    from ..estimators import evidence_bounds
+    from ..models.diagnostics import active_units
+    from ..train import evaluate
 
     model, ck = load_model(args.run)
     meta = ck.meta
@@ -406,7 +406,7 @@ def _cmd_evaluate(args) -> int:
     eval_seed = settings.get("eval_seed", 0)
     x = data.x_test
     if settings.get("binarize") in ("dynamic", "static"):
-        from .data import binarize_dynamic
+        from ..data import binarize_dynamic
         x = binarize_dynamic(x, np.random.default_rng(eval_seed))
     subset = args.n is not None and args.n < len(x)
     if subset:  # a seeded random subset: the first rows may be one class only
@@ -425,7 +425,7 @@ def _cmd_evaluate(args) -> int:
     log_px = est.log_evidence
     nll = -float(np.mean(log_px))
     if not np.isfinite(nll):
-        from .train import TrainingDiverged
+        from ..train import TrainingDiverged
         raise TrainingDiverged("the importance-sampled log-likelihood is not finite: the "
                                "model's outputs overflow")
     nll_se = float(np.std(log_px, ddof=1) / np.sqrt(n)) if n > 1 else None
@@ -453,7 +453,7 @@ def _cmd_evaluate(args) -> int:
         try:
             atomic_write_text(run / "evaluation.json", json.dumps(result, indent=2) + "\n")
         except OSError as exc:  # a read-only run: the results above stand, only unsaved
-            from .run import describe_os_error
+            from ..train.run import describe_os_error
             print(f"elbo-edu evaluate: note: the results above were not saved: could not write "
                   f"{run / 'evaluation.json'}: {describe_os_error(exc, run / 'evaluation.json')}",
                   file=sys.stderr)
@@ -463,8 +463,8 @@ def _cmd_evaluate(args) -> int:
 def _cmd_sample(args) -> int:
     import numpy as np
 
-    from . import plots
-    from .checkpoint import load_model
+    from .. import plots
+    from ..train.checkpoint import load_model
 
     if args.out is not None and Path(args.out).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise CLIError(f"--out: expected a file name ending in .png, .pdf or .svg, "
@@ -497,7 +497,7 @@ def _toy_overlay(meta: dict, seed: int):
     """Test points of a toy run's data set, for the sample figure (None if not a toy set)."""
     import numpy as np
 
-    from .data import random_subset
+    from ..data import random_subset
 
     name = meta.get("data")
     if name in IMAGE_SETS or name is None:
@@ -510,7 +510,7 @@ def _toy_overlay(meta: dict, seed: int):
 
 
 def _cmd_gradcheck(args) -> int:
-    from .gradcheck import run_all
+    from ..gradcheck import run_all
 
     report = run_all(seed=args.seed, tol=args.tol)
     print(report)
@@ -519,9 +519,9 @@ def _cmd_gradcheck(args) -> int:
 
 # ------------------------------------------------------------------------------------- parser
 def _add_train(sub) -> None:
-    from .data import DATASET_NAMES
-    from .likelihoods import LIKELIHOODS
-    from .vae import ACTIVATIONS
+    from ..data import DATASET_NAMES
+    from ..vae.likelihoods import LIKELIHOODS
+    from ..vae import HIDDEN_ACTIVATIONS
 
     t = sub.add_parser(
         "train", help="train a VAE and write a run folder",
@@ -547,7 +547,7 @@ def _add_train(sub) -> None:
     t.add_argument("--hidden", type=_positive_int, nargs="+", metavar="N", default=None,
                    help="hidden widths of the encoder (the decoder mirrors them)")
     t.add_argument("--z-dim", type=_positive_int, default=None, help="latent dimension")
-    t.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
+    t.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default=None,
                    help="hidden activation of every layer (default relu)")
     t.add_argument("--obs-var", type=_float(0, True), default=None,
                    help="variance c of the 'gaussian' likelihood; initial gamma of "
@@ -649,7 +649,7 @@ def register_subcommand(name: str, add) -> None:
 
 
 def _add_course(sub) -> None:
-    from .course.cli import add_course_parser   # elbo-edu course build OUT (nbgrader folder)
+    from ..course.cli import add_course_parser   # elbo-edu course build OUT (nbgrader folder)
     add_course_parser(sub)
 
 
@@ -657,7 +657,7 @@ register_subcommand("course", _add_course)
 
 
 def _add_chapters(sub) -> None:
-    from .course.chapters import add_chapters_parser   # elbo-edu chapters OUT (student notebooks)
+    from ..course.chapters import add_chapters_parser   # elbo-edu chapters OUT (student notebooks)
     add_chapters_parser(sub)
 
 
@@ -665,7 +665,7 @@ register_subcommand("chapters", _add_chapters)
 
 
 def _add_plot(sub) -> None:
-    from .cli_plot import add_plot_parser  # elbo-edu plot RUN (redraw a run's figures)
+    from .plot import add_plot_parser  # elbo-edu plot RUN (redraw a run's figures)
     add_plot_parser(sub)
 
 
@@ -676,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="elbo-edu",
         description="The variational autoencoder derived step by step, every step verified.")
-    from . import __version__
+    from .. import __version__
     p.add_argument("--version", action="version", version=f"elbo-edu {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -709,7 +709,7 @@ def cli_message(text: str) -> str:
 
 
 def _error_line(command: str, exc: BaseException) -> str:
-    from .run import describe_os_error
+    from ..train.run import describe_os_error
 
     if isinstance(exc, OSError) and not isinstance(exc, ValueError):
         text = describe_os_error(exc)
@@ -744,7 +744,7 @@ def _exit_on_signal(status: int) -> None:
 
 
 def _main(argv: list[str] | None) -> int:
-    from .train import TrainingDiverged, TrainingInterrupted
+    from ..train import TrainingDiverged, TrainingInterrupted
 
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -783,6 +783,3 @@ def _main(argv: list[str] | None) -> int:
                   f"--z-dim, --batch-size (or --k, --n when evaluating)", file=sys.stderr)
             return 2
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -20,7 +20,7 @@ __all__ = ["add_plot_parser", "run_plot"]
 
 def add_plot_parser(sub) -> None:
     """Add the ``plot`` subcommand to the ``elbo-edu`` subparsers."""
-    from .cli import _path
+    from . import _path
 
     p = sub.add_parser(
         "plot", help="draw a run's figures again (curves, reconstructions, samples)",
@@ -39,7 +39,7 @@ def add_plot_parser(sub) -> None:
 def _history(run: Path, ck) -> list[dict]:
     """The per-epoch metrics: ``metrics.jsonl`` if the run folder has it, else the copy kept in
     the checkpoint (the two agree; the checkpoint's is there even when the file is not)."""
-    from .checkpoint import read_metrics
+    from ..train.checkpoint import read_metrics
 
     if run.is_dir() and (run / "metrics.jsonl").is_file():
         return read_metrics(run)
@@ -49,9 +49,9 @@ def _history(run: Path, ck) -> list[dict]:
 
 def run_plot(args) -> int:
     """Draw the figures; returns the exit status (0)."""
-    from .checkpoint import load_model
-    from .cli import CLIError, _figures, _load_data
-    from .run import describe_os_error
+    from ..train.checkpoint import load_model
+    from . import CLIError, _figures, _load_data
+    from ..train.run import describe_os_error
 
     model, ck = load_model(args.run)
     run = Path(args.run).expanduser()

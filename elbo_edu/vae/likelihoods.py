@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels as K
-from ._checks import as_density_array as as_float_array  # float32 or float64 only
-from ._checks import check_finite, check_positive_float
-from .distributions import continuous_bernoulli_mean
-from .special import sigmoid
+from .. import kernels as K
+from .._checks import as_density_array as as_float_array  # float32 or float64 only
+from .._checks import check_finite, check_positive_float
+from ..distributions import continuous_bernoulli_mean
+from ..special import sigmoid
 
 __all__ = ["LIKELIHOODS", "Likelihood", "Bernoulli", "ContinuousBernoulli", "Gaussian",
            "make_likelihood"]

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_float_array, check_positive_int
-from .distributions import gaussian_entropy
-from .nn import Module
-from .vae import reparameterize, reparameterize_grad
+from .._checks import as_float_array, check_positive_int
+from ..distributions import gaussian_entropy
+from ..nn import Module
+from ..distributions import reparameterize, reparameterize_grad
 
 __all__ = ["PlanarFlow", "tanh_ridge_log_density", "fit_planar_flow"]
 
@@ -152,7 +152,7 @@ def fit_planar_flow(log_target, *, dim: int = 2, flow: bool = True, steps: int =
 
     Returns ``(params, flow_layer_or_None, elbo_trace (steps,))``, ``params`` = {"m", "logvar"}.
     """
-    from .train import fit
+    from ..train import fit
 
     steps, batch, dim = (check_positive_int(v, n) for v, n in
                          ((steps, "steps"), (batch, "batch"), (dim, "dim")))
