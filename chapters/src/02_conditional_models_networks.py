@@ -252,8 +252,9 @@ assert full.passed
 #    positivity constraint). Find inputs for which that output is zero or negative: what do
 #    `gaussian_log_prob` and the integral check give there? How does reading the output as
 #    $\log\sigma^2$ avoid the problem for every input?
-# 5. D2.4: run `check_module(nn.ReLU(), np.array([[0.0, 1e-7]]))`. Why does the check fail exactly
-#    at the kink, and why does that not matter when training?
+# 5. D2.4: run `check_module(nn.ReLU(), np.array([[0.0, 1e-7]]))`. Which entries fail? Compare the
+#    inputs with the step of `numerical_gradient`, and say why the failure does not matter when
+#    training.
 
 # %% [markdown]
 # ## Exercises

@@ -251,14 +251,15 @@ plot_samples(path, nrow=10)
 # 1. Use the prior instead of the encoder as the proposal (`evidence_bounds(..., proposal="prior")`,
 #    chapter 03): how many samples does it need to match $\mathrm{IWAE}_{64}$?
 # 2. Train the model longer: does the average gap $\mathrm{KL}(q\,\|\,p(z\mid x))$ shrink, grow or
-#    stay? (The decoder also adapts to the encoder, making its true posteriors easier for a
-#    diagonal Gaussian to fit: that shrinks the *approximation* gap. The *amortisation* gap is
-#    something else — $\mathrm{ELBO}(\text{best }q\text{ in the family for this }x)-\mathrm{ELBO}(\text{encoder's }q)$,
-#    in Cremer, Li & Duvenaud, *Inference Suboptimality in Variational Autoencoders*; measure it by
-#    optimising a per-digit $(\mu,\log\sigma^2)$ on the grid.)
+#    stay? Split it in two: the *approximation* gap, the KL of the best diagonal Gaussian for this
+#    $x$ (optimise a per-digit $(\mu,\log\sigma^2)$ on the grid), and the *amortisation* gap,
+#    $\mathrm{ELBO}(\text{best }q\text{ in the family for this }x)-\mathrm{ELBO}(\text{encoder's }q)$
+#    (Cremer, Li & Duvenaud, *Inference Suboptimality in Variational Autoencoders*). Which of the
+#    two changes with training?
 # 3. Find a digit whose grid posterior has two modes. What does the encoder do with it?
-# 4. Interpolate between two digits of the same class and of different classes: where does the
-#    path leave the data?
+# 4. Interpolate between two digits of the same class and of different classes: does the path
+#    leave the data, and where? Measure it, for example by the distance of each decoded image to
+#    its nearest training digit, or by what a digit classifier calls it.
 
 # %% [markdown]
 # ## Exercises
