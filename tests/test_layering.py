@@ -114,6 +114,6 @@ def test_the_page_names_every_module():
 def test_the_package_docstring_names_every_top_level_module():
     import elbo_edu
 
-    listed = set(re.findall(r"^(\w+)\s", elbo_edu.__doc__, flags=re.M))
+    listed = set(re.findall(r"^ *(\w+)\s", elbo_edu.__doc__, flags=re.M))
     assert top_level_names() <= listed
 
