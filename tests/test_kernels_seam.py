@@ -120,3 +120,40 @@ def test_substitute_rejects_a_wrong_operation_or_signature(op, fn, match):
     with pytest.raises(ValueError, match=rf"^{match}\b"):
         with K.substitute(op, fn):
             pass
+
+
+@pytest.mark.parametrize("objective", ["elbo", "iwae", "free-bits"])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "continuous-bernoulli", "gaussian",
+                                        "gaussian-learned"])
+def test_a_training_step_calls_the_backend_unchecked(backend, objective, likelihood):
+    """The package's own hot path (the layers, the objective, the likelihood, Adam) hands its own
+    arrays straight to the backend: a training step runs no checked public function of
+    kernels.* (each would re-check what the package built itself, on every step)."""
+    import sys
+
+    from elbo_edu.kernels import api
+    from elbo_edu.vae.objectives import make_objective
+
+    if objective == "iwae" and likelihood == "gaussian-learned":
+        pytest.skip("the IWAE objective refuses a learned variance")
+    rng = np.random.default_rng(0)
+    model = VAE(6, 2, hidden=(5,), likelihood=likelihood, rng=rng)
+    obj = make_objective(model, objective, k=3 if objective == "iwae" else 1,
+                         free_bits=0.1 if objective == "free-bits" else None)
+    opt = Adam(model.params, model.grads, lr=1e-3)
+    x = rng.uniform(0.05, 0.95, (4, 6))
+    checked = {fn.__code__ for fn, _ in api.PUBLIC.values()}
+    seen = []
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in checked:
+            seen.append(frame.f_code.co_name)
+
+    obj.loss_and_grads(x)                                  # compile outside the trace
+    sys.setprofile(profile)
+    try:
+        obj.loss_and_grads(x)
+        opt.step()
+    finally:
+        sys.setprofile(None)
+    assert seen == []

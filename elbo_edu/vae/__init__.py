@@ -149,7 +149,7 @@ class VAE(nn.Module):
                 and x.shape[1] == self.x_dim and x.size and x.flags.c_contiguous):
             # the training path's check, one pass (NaN and +-inf fail "in [0, 1]"); any failure
             # falls through to the checks below, which name the problem
-            if (K.in_unit_interval(x) if self.likelihood.targets_in_unit_interval
+            if (K.backend().in_unit_interval(x) if self.likelihood.targets_in_unit_interval
                     else np.isfinite(x).all()):
                 return x
         x = as_float_array(x, name)

@@ -60,7 +60,7 @@ class Likelihood:
     targets_in_unit_interval = False
     learned = False
 
-    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None, checked=True):
         """``log p(x | out)`` per row and ``scale`` times its gradients, in one pass.
 
         Parameters
@@ -71,6 +71,12 @@ class Likelihood:
             The upstream factor (``-1/N`` for the batch-mean negative ELBO).
         grad_out : array (N, D), optional
             Receives the gradient with respect to ``out``; may be ``out`` itself.
+        checked : bool
+            ``True`` (the default): through the checked public function of :mod:`elbo_edu.kernels`,
+            which validates every argument and names a NaN or infinite one. ``False``: straight
+            to the backend, for arrays the package built itself and already checked (the
+            training step, :meth:`log_prob`): then ``x`` and ``out`` must be C-contiguous of one
+            float dtype and shape, ``grad_out`` given, and a NaN gives a NaN result.
 
         Returns
         -------
@@ -92,8 +98,8 @@ class Likelihood:
         ------
         ValueError
             ``x`` not broadcasting to ``out`` or (Bernoulli-type) outside [0, 1]; NaN or inf in
-            ``out`` (looked for only when a result is not finite: finite outputs give finite
-            log-probabilities).
+            ``out`` or ``logvar`` (looked for only when a result is not finite: finite arguments
+            give finite log-probabilities).
         """
         out = as_float_array(out, "out", ndim_min=1, finite=False)
         x = as_float_array(x, "x", ndim_min=1)
@@ -116,6 +122,8 @@ class Likelihood:
             raise
         if not np.isfinite(logp).all():
             check_finite(out, "out")
+            if logvar is not None:
+                check_finite(logvar, "logvar")
         return logp.reshape(out.shape[:-1])
 
     def _log_prob_rows(self, x, out, logvar, dt):
@@ -127,11 +135,13 @@ class Likelihood:
             logp = np.empty(blocks.shape[:2], dt)
             grad = np.empty_like(x2)                   # scale 0: a zero gradient, not kept
             for s, block in enumerate(blocks):
-                logp[s] = self.loglik_and_grad(x2, block, logvar, scale=0.0, grad_out=grad)[0]
+                logp[s] = self.loglik_and_grad(x2, block, logvar, scale=0.0, grad_out=grad,
+                                               checked=False)[0]
             return logp
         x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
         out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
-        return self.loglik_and_grad(x2, out2, logvar, scale=0.0, grad_out=np.empty_like(out2))[0]
+        return self.loglik_and_grad(x2, out2, logvar, scale=0.0, grad_out=np.empty_like(out2),
+                                    checked=False)[0]
 
     def log_prob_grad(self, x, out, logvar=None, grad_out=None):
         """Vector-Jacobian products ``(d_out, d_logvar)`` of :meth:`log_prob` with one weight per row.
@@ -195,8 +205,11 @@ class Bernoulli(Likelihood):
     name = "bernoulli"
     targets_in_unit_interval = True
 
-    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
-        logp, dout = K.bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None, checked=True):
+        if checked:
+            logp, dout = K.bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+        else:
+            logp, dout = K.backend().bernoulli_loglik_grad(x, out, float(scale), grad_out)
         return logp, dout, None
 
     def mean(self, out):
@@ -218,8 +231,12 @@ class ContinuousBernoulli(Likelihood):
     name = "continuous-bernoulli"
     targets_in_unit_interval = True
 
-    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
-        logp, dout = K.continuous_bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None, checked=True):
+        if checked:
+            logp, dout = K.continuous_bernoulli_loglik_grad(x, out, scale=scale, out=grad_out)
+        else:
+            logp, dout = K.backend().continuous_bernoulli_loglik_grad(x, out, float(scale),
+                                                                      grad_out)
         return logp, dout, None
 
     def mean(self, out):
@@ -253,7 +270,7 @@ class Gaussian(Likelihood):
         self.learned = bool(learned)
         self.name = "gaussian-learned" if self.learned else "gaussian"
 
-    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None):
+    def loglik_and_grad(self, x, out, logvar=None, *, scale=1.0, grad_out=None, checked=True):
         if self.learned:
             if logvar is None:
                 raise ValueError("logvar: expected the learned log-variance, got None")
@@ -261,8 +278,13 @@ class Gaussian(Likelihood):
         else:
             lv = np.asarray(np.log(self.obs_var))
         shape = lv.shape
-        lv = np.broadcast_to(lv.astype(x.dtype, copy=False), (x.shape[-1],))
-        logp, dout, dlv = K.gaussian_loglik_grad(x, out, lv, scale=scale, out=grad_out)
+        if checked:
+            lv = np.broadcast_to(lv.astype(x.dtype, copy=False), (x.shape[-1],))
+            logp, dout, dlv = K.gaussian_loglik_grad(x, out, lv, scale=scale, out=grad_out)
+        else:   # the backend takes one C-contiguous log-variance per dimension
+            lv = np.ascontiguousarray(np.broadcast_to(lv.astype(x.dtype, copy=False),
+                                                      (x.shape[-1],)))
+            logp, dout, dlv = K.backend().gaussian_loglik_grad(x, out, lv, float(scale), grad_out)
         if not self.learned:
             return logp, dout, None
         return logp, dout, (dlv.sum() if shape == () else dlv).reshape(shape)

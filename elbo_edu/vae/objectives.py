@@ -111,9 +111,10 @@ def free_bits_kl_grad(mu, logvar, lam: float):
 
 # ------------------------------------------------------------------------------- the pieces
 def _encode(model, x, cond):
-    """Step 1: ``(mu, logvar)`` (N, Z) from ``[x, cond]``."""
+    """Step 1: ``(mu, logvar)`` (N, Z) from ``[x, cond]``, each C-contiguous (as the backend
+    takes them)."""
     h = model.encoder.forward(x if cond is None else np.concatenate([x, cond], axis=1))
-    return h[:, :model.z_dim], h[:, model.z_dim:]
+    return np.ascontiguousarray(h[:, :model.z_dim]), np.ascontiguousarray(h[:, model.z_dim:])
 
 
 def _decode(model, z, cond, k: int):
@@ -158,10 +159,14 @@ def objective_terms(model, x, eps, *, weighting: str = "mean", beta: float = 1.0
     ObjectiveTerms
     """
     k, n, zd = eps.shape
+    # the pieces run on arrays this function built or checked (x by the model, eps by the
+    # objective), so they call the backend directly: the checked kernels.* functions are for
+    # everyone else's arrays
+    be = K.backend()
     mu, logvar = _encode(model, x, cond)                                   # (N, Z) each
     mu_k, lv_k = _tile(mu, k), _tile(logvar, k)
     eps2 = eps.reshape(k * n, zd)
-    z, kl_rows = K.reparam_kl(mu_k, lv_k, eps2)                            # (KN, Z), (KN,)
+    z, kl_rows = be.reparam_kl(mu_k, lv_k, eps2, np.empty_like(mu_k))      # (KN, Z), (KN,)
     kl_n = kl_rows[:n]
     out = _decode(model, z, cond, k)                                       # (KN, D)
     importance = weighting == "importance"
@@ -173,7 +178,7 @@ def objective_terms(model, x, eps, *, weighting: str = "mean", beta: float = 1.0
     blocks = out.reshape(k, n, -1)
     for s in range(k):
         log_px[s], _, dlv = model.likelihood.loglik_and_grad(x, blocks[s], lik_lv, scale=scale,
-                                                             grad_out=blocks[s])
+                                                             grad_out=blocks[s], checked=False)
         dlv_lik = dlv if dlv_lik is None else dlv_lik + dlv
     recon = -float(log_px.sum(dtype=np.float64)) / (n * k)
     kl_mean = float(kl_n.sum()) / n
@@ -209,10 +214,11 @@ def objective_terms(model, x, eps, *, weighting: str = "mean", beta: float = 1.0
         dz = np.ascontiguousarray(dz[:, :zd])
     if importance:
         dz = (dz.reshape(k, n, zd) - g[..., None] * z.reshape(k, n, zd)).reshape(k * n, zd)
-        dmu, dlogvar = K.reparam_kl_backward(dz, mu_k, lv_k, eps2, kl_scale=0.0)
+        kl_scale = 0.0
     else:
         kl_scale = 0.0 if free_bits is not None else beta / (n * k)
-        dmu, dlogvar = K.reparam_kl_backward(dz, mu_k, lv_k, eps2, kl_scale=dt(kl_scale))
+    dmu, dlogvar = be.reparam_kl_backward(dz, mu_k, lv_k, eps2, float(dt(kl_scale)),
+                                          np.empty_like(mu_k), np.empty_like(mu_k))
     if k > 1:
         dmu, dlogvar = dmu.reshape(k, n, zd).sum(axis=0), dlogvar.reshape(k, n, zd).sum(axis=0)
     if importance:
@@ -276,7 +282,7 @@ class Objective:
             elif eps.shape != shape:
                 want = f"{shape[1:]} (N, z_dim)" if k == 1 else f"{shape} (k, N, z_dim)"
                 raise ValueError(f"eps: expected shape {want}, got {eps.shape}")
-            eps = eps.astype(m.dtype, copy=False)
+            eps = np.ascontiguousarray(eps, dtype=m.dtype)
         return eps.reshape(shape)
 
     def terms(self, x, eps=None, rng=None, *, beta=None, cond=None,
