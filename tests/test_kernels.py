@@ -77,6 +77,17 @@ def test_agree_likelihoods_and_reparam(rng, dtype):
         close(r_nb, r_np, dtype)
 
 
+def test_agree_bernoulli_log_prob_of_samples(rng, dtype):
+    """numba's evaluation kernel mirrors ``distributions.bernoulli_log_prob`` with the targets
+    broadcast over the samples; logits up to |l| = 100 (softplus's two branches, e^{-|l|}
+    underflowing to the subnormals and to 0)."""
+    x = (rng.uniform(0, 1, (5, 9)) < 0.4).astype(dtype)
+    x[0] = rng.uniform(0, 1, 9)                          # grey levels are targets too
+    logits = rng.uniform(-8, 8, (4, 5, 9)).astype(dtype)
+    logits[0, 0, :6] = [0.0, -100.0, 100.0, -90.0, 40.0, -17.5]
+    close(*both(K.bernoulli_log_prob, x, logits), dtype)
+
+
 def test_agree_adam_kde(rng, dtype):
     """numba ``adam_update`` mirrors ``optim.adam_update``; ``kde_log_density`` the NumPy one."""
     p, g, m = arrays(rng, dtype, (4, 6))
@@ -137,6 +148,13 @@ def test_likelihood_kernels_equal_distributions(rng, backend, dtype):
     logp, dl = K.bernoulli_loglik_grad(x, logits, scale=-0.5)
     close(logp, D.bernoulli_log_prob(x, logits), dtype)
     close(dl, -0.5 * D.bernoulli_log_prob_grad(x, logits)[-1], dtype)
+    samples = np.stack([logits, -2 * logits, logits + 1])          # (S, N, D), S = 3
+    rows = K.bernoulli_log_prob(x, samples)
+    assert rows.shape == (3, 6) and rows.dtype == np.dtype(dtype)
+    for s in range(3):   # sample by sample, through the scalar definition in float64
+        x64, l64 = x.astype(np.float64), samples[s].astype(np.float64)
+        want = np.sum(x64 * l64 - np.logaddexp(0.0, l64), axis=-1)
+        close(rows[s], want, dtype)
     logp, dl = K.continuous_bernoulli_loglik_grad(x, logits, scale=-0.5)
     close(logp, D.continuous_bernoulli_log_prob(x, logits), dtype)
     close(dl, -0.5 * D.continuous_bernoulli_log_prob_grad(x, logits)[-1], dtype)
@@ -254,6 +272,12 @@ def test_in_place_outputs_reuse_the_given_arrays(rng):
     (lambda a, b: K.bernoulli_loglik_grad(a, b, scale=np.nan), "scale"),
     (lambda a, b: K.gaussian_loglik_grad(a, b, b[:1]), "logvar"),
     (lambda a, b: K.continuous_bernoulli_loglik_grad(a, b[:2]), "logits"),
+    (lambda a, b: K.bernoulli_log_prob(a, b), "logits"),
+    (lambda a, b: K.bernoulli_log_prob(a, b[None, :2]), "logits"),
+    (lambda a, b: K.bernoulli_log_prob(a, b[None].astype(np.float32)), "logits"),
+    (lambda a, b: K.bernoulli_log_prob(a, b[None], out=np.empty((1, 4))), "out"),
+    (lambda a, b: K.bernoulli_log_prob(a, np.where(b > 0.5, np.nan, b)[None]), "logits"),
+    (lambda a, b: K.bernoulli_log_prob(a[:, :, None], b[None]), "x"),
     (lambda a, b: K.reparam_kl(a, b, b, out=np.empty((3, 3))), "out"),
     (lambda a, b: K.adam_update([(a, b, b.copy(), b.copy())], 1e-3, 0.9, "x", 1e-8), "b2"),
     (lambda a, b: K.adam_update([(a, b[:, :2], b.copy(), b.copy())], 1e-3, 0.9, 0.9, 1e-8),

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import as_float_array, check_positive_int
-from ..distributions import reparameterize, std_normal_log_prob
+from ..distributions import reparameterize_unchecked, std_normal_log_prob
 
 #: Decoder outputs (samples x rows x data width) per chunk: 1 M float32 numbers = 4 MB, so that a
 #: chunk's decoder output stays in the cache between the matrix product that writes it and the
@@ -92,6 +92,20 @@ class _StreamingLogWeights:
         ess = self.s1 ** 2 / self.s2
         return (self.m + np.log(self.s1) - np.log(k), self.shift + mean_c, np.sqrt(var / k), ess,
                 np.sqrt(np.maximum(1.0 / ess - 1.0 / k, 0.0)))
+
+
+def _encoded(model, x):
+    """``(mu, logvar)`` (N, z_dim) of the encoder, checked once here (float arrays of one shape)
+    so that every chunk of samples can reparameterize them unchecked
+    (:func:`elbo_edu.distributions.reparameterize_unchecked`, broadcasting over the samples). A
+    NaN shows up as a non-finite log-weight (:class:`_StreamingLogWeights`)."""
+    mu, logvar = model.encode(x)
+    mu = as_float_array(mu, "mu", finite=False)
+    logvar = as_float_array(logvar, "logvar", finite=False)
+    if mu.shape != logvar.shape or mu.shape[0] != x.shape[0]:
+        raise ValueError(f"model: expected encode(x) to give mu and logvar of shape "
+                         f"({x.shape[0]}, z_dim), got {mu.shape} and {logvar.shape}")
+    return mu, logvar
 
 
 def _progress(total: int, enabled: bool, desc: str):
@@ -173,16 +187,16 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
             nb = xb.shape[0]
             acc = _StreamingLogWeights(nb)
             if proposal == "encoder":
-                mu, logvar = (np.asarray(a) for a in model.encode(xb))
+                mu, logvar = _encoded(model, xb)
                 half_logdet = 0.5 * np.sum(logvar.astype(np.float64), axis=-1)
             kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
             for k0 in range(0, k, kc):
                 kk = min(kc, k - k0)
                 eps = rng.standard_normal((kk, nb, z_dim), dtype=dtype)
-                log_n_eps = std_normal_log_prob(eps.astype(np.float64))
+                log_n_eps = std_normal_log_prob(eps).astype(np.float64)
                 if proposal == "encoder":
-                    z = reparameterize(np.broadcast_to(mu, eps.shape),
-                                       np.broadcast_to(logvar, eps.shape), eps)
+                    with np.errstate(over="ignore", invalid="ignore"):  # then lw is not finite
+                        z = reparameterize_unchecked(mu, logvar, eps)  # (kk, nb, z_dim)
                     lw = np.asarray(model.log_joint(xb, z), dtype=np.float64) - (
                         log_n_eps - half_logdet)
                 elif is_fn:
@@ -278,18 +292,18 @@ def log_weights(model, x, k: int, rng: np.random.Generator | None = None, *,
     z_dim = int(model.z_dim)
     n, d = x.shape
     if proposal == "encoder":
-        mu, logvar = (np.asarray(a) for a in model.encode(x))
+        mu, logvar = _encoded(model, x)
         half_logdet = 0.5 * np.sum(logvar.astype(np.float64), axis=-1)
     out = np.empty((k, n))
     kc = max(1, min(k, int(max_elements) // (n * max(d, z_dim))))
     for k0 in range(0, k, kc):       # chunks along the sample axis: same stream as one big draw
         eps = rng.standard_normal((min(kc, k - k0), n, z_dim), dtype=dtype)
-        log_n_eps = std_normal_log_prob(eps.astype(np.float64))
+        log_n_eps = std_normal_log_prob(eps).astype(np.float64)
         if proposal == "prior":
             out[k0:k0 + kc] = np.asarray(model.log_joint(x, eps), np.float64) - log_n_eps
         else:
-            z = reparameterize(np.broadcast_to(mu, eps.shape), np.broadcast_to(logvar, eps.shape),
-                               eps)
+            with np.errstate(over="ignore", invalid="ignore"):
+                z = reparameterize_unchecked(mu, logvar, eps)
             out[k0:k0 + kc] = np.asarray(model.log_joint(x, z), np.float64) - (
                 log_n_eps - half_logdet)
     return out

@@ -266,6 +266,36 @@ def bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     return result
 
 
+@_operation(lambda a, b, c: [(a, np.stack([b, c]))])
+def bernoulli_log_prob(x, logits, *, out=None):
+    r"""The Bernoulli log-likelihood per row of each of S decoder outputs, no gradient
+    (chapter 07, D7.2; the evaluation half of :func:`bernoulli_loglik_grad`, for importance
+    sampling, chapter 10).
+
+    .. math:: \log p(x_n\mid\ell_{sn}) = \sum_d x_{nd}\ell_{snd} - \operatorname{softplus}(\ell_{snd})
+
+    Parameters
+    ----------
+    x : float array (N, D), targets in [0, 1] (not checked here: a pass over the data)
+    logits : array (S, N, D), dtype of ``x``: S outputs for every row of ``x``
+    out : array (S, N), optional
+
+    Returns
+    -------
+    logp : (S, N)
+    """
+    _two_d(x, "x")
+    if not isinstance(logits, np.ndarray) or logits.ndim != 3:
+        raise ValueError(f"logits: expected an array of shape (S, {x.shape[0]}, {x.shape[1]}), "
+                         f"got {getattr(logits, 'shape', type(logits).__name__)}")
+    logits = _inp(logits, "logits", x, "x", (logits.shape[0],) + x.shape)
+    rows = np.empty(logits.shape[:2], x.dtype)
+    out = rows if out is None else _outp(out, "out", rows, "the (S, N) log-likelihoods")
+    result = backend().bernoulli_log_prob(x, logits, out)
+    _raise_like_readable(result.ravel(), (("x", x), ("logits", logits)))
+    return result
+
+
 @_operation(lambda a, b, c: [(a, b)])
 def continuous_bernoulli_loglik_grad(x, logits, *, scale=1.0, out=None):
     r"""Continuous-Bernoulli log-density per row and ``scale`` times its gradient (chapter 07;

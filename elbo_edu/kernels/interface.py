@@ -57,6 +57,11 @@ TABLE = (
               "``(logp (N,), out)``: the Bernoulli log-likelihood per row and ``out <- scale * "
               "dlogp/dlogits``; ``out`` may be ``logits``",
               "``distributions.bernoulli_log_prob`` and ``bernoulli_log_prob_grad``", "07"),
+    Operation("bernoulli_log_prob", ("x", "logits", "out"),
+              "``out <- log p(x | logits)`` (S, N): the Bernoulli log-likelihood per row of each "
+              "of S decoder outputs ``logits`` (S, N, D) of the targets ``x`` (N, D); no gradient "
+              "(evaluation and importance sampling)",
+              "``distributions.bernoulli_log_prob`` (``x`` broadcast over the samples)", "07, 10"),
     Operation("continuous_bernoulli_loglik_grad", ("x", "logits", "scale", "out"),
               "as ``bernoulli_loglik_grad`` for the continuous Bernoulli",
               "``distributions.continuous_bernoulli_log_prob`` and its ``_grad``", "07"),

@@ -143,17 +143,18 @@ def _bernoulli_f32(x, logits, scale, out, logp, tiny):
 
 @njit(**_JIT_FMA)
 def _bernoulli_logp_f32(x, logits, logp):
-    """terms = x l - softplus(l) summed per row into logp; float32. The scale-0 case of
-    :func:`_bernoulli_f32` (evaluation: the gradient is zero, no sigmoid needed)."""
-    n, d = x.shape
+    """logp[s, i] = sum_d x[i, d] l[s, i, d] - softplus(l[s, i, d]); float32, the targets x (N, D)
+    shared by the S blocks of logits (S, N, D) (evaluation: no gradient, no sigmoid)."""
+    n_s, n, d = logits.shape
     zero = np.float32(0)
     terms = np.empty(d, np.float32)
-    for i in range(n):
-        for j in range(d):
-            lg = logits[i, j]
-            terms[j] = x[i, j] * lg - ((lg if lg > zero else zero) + log1p_unit_f32(
-                exp_f32(-abs(lg))))
-        logp[i] = rowsum_f64(terms)
+    for s in range(n_s):
+        for i in range(n):
+            for j in range(d):
+                lg = logits[s, i, j]
+                terms[j] = x[i, j] * lg - ((lg if lg > zero else zero) + log1p_unit_f32(
+                    exp_f32(-abs(lg))))
+            logp[s, i] = rowsum_f64(terms)
 
 
 @njit(**_JIT)
@@ -335,7 +336,7 @@ class NumbaBackend(Backend):
         if logits.dtype == np.float32:
             logp = np.empty(x.shape[0], dtype=np.float32)
             if scale == 0.0:                  # evaluation: the gradient s (x - sigma) is zero
-                _bernoulli_logp_f32(x, logits, logp)
+                _bernoulli_logp_f32(x, logits.reshape((1,) + logits.shape), logp.reshape(1, -1))
                 out[...] = 0.0
             else:
                 _bernoulli_f32(x, logits, t(scale), out, logp, tiny)
@@ -348,6 +349,21 @@ class NumbaBackend(Backend):
         terms = np.log1p(e)
         _bernoulli(x, logits, e, terms, t(scale), out, t(0), t(1), tiny)
         return terms.sum(axis=-1), out
+
+    def bernoulli_log_prob(self, x, logits, out):
+        """The same as ``distributions.bernoulli_log_prob`` with ``x`` broadcast over the samples,
+        fused (float32; float64 runs NumPy's ``exp`` and ``log1p`` as above)."""
+        if logits.dtype == np.float32:
+            _bernoulli_logp_f32(x, logits, out)
+            return out
+        with np.errstate(invalid="ignore"):   # a NaN or inf logit: NaN, named by the caller
+            e = np.abs(logits)
+            np.negative(e, out=e)
+            np.exp(e, out=e)
+            np.log1p(e, out=e)                                # log(1 + e^{-|l|})
+            e += np.maximum(logits, 0.0)                      # softplus(l)
+            out[...] = np.sum(x * logits - e, axis=-1)
+        return out
 
     def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
         """The same as ``distributions.continuous_bernoulli_log_prob`` and its ``_grad``, fused

@@ -88,6 +88,11 @@ class NumpyBackend(Backend):
         out[...] = d
         return logp, flush_subnormal(out)
 
+    def bernoulli_log_prob(self, x, logits, out):
+        with np.errstate(**_QUIET):
+            out[...] = D.bernoulli_log_prob_unchecked(x, logits)
+        return out
+
     def continuous_bernoulli_loglik_grad(self, x, logits, scale, out):
         with np.errstate(**_QUIET):
             logp = D.continuous_bernoulli_log_prob_unchecked(x, logits)

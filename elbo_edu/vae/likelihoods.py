@@ -132,16 +132,22 @@ class Likelihood:
         if x.ndim == 2 and out.ndim > 2 and x.shape[1] == d:   # (N, D) targets, (..., N, D) outputs
             x2 = np.ascontiguousarray(x, dtype=dt)
             blocks = np.ascontiguousarray(out, dtype=dt).reshape((-1,) + x.shape)
-            logp = np.empty(blocks.shape[:2], dt)
-            grad = np.empty_like(x2)                   # scale 0: a zero gradient, not kept
-            for s, block in enumerate(blocks):
-                logp[s] = self.loglik_and_grad(x2, block, logvar, scale=0.0, grad_out=grad,
-                                               checked=False)[0]
-            return logp
-        x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
-        out2 = np.ascontiguousarray(out.reshape(-1, d), dtype=dt)
-        return self.loglik_and_grad(x2, out2, logvar, scale=0.0, grad_out=np.empty_like(out2),
-                                    checked=False)[0]
+        else:
+            x2 = np.ascontiguousarray(np.broadcast_to(x, out.shape).reshape(-1, d), dtype=dt)
+            blocks = np.ascontiguousarray(out.reshape(1, -1, d), dtype=dt)
+        return self._log_prob_samples(x2, blocks, logvar)
+
+    def _log_prob_samples(self, x, blocks, logvar):
+        """``log p(x | blocks[s])`` (S, N) for targets ``x`` (N, D) and S decoder outputs
+        ``blocks`` (S, N, D), both C-contiguous of one dtype: each block through
+        :meth:`loglik_and_grad` (its gradient, scale 0, is not kept). A likelihood whose seam
+        has an evaluation-only operation overrides this."""
+        logp = np.empty(blocks.shape[:2], blocks.dtype)
+        grad = np.empty_like(x)
+        for s, block in enumerate(blocks):
+            logp[s] = self.loglik_and_grad(x, block, logvar, scale=0.0, grad_out=grad,
+                                           checked=False)[0]
+        return logp
 
     def log_prob_grad(self, x, out, logvar=None, grad_out=None):
         """Vector-Jacobian products ``(d_out, d_logvar)`` of :meth:`log_prob` with one weight per row.
@@ -211,6 +217,10 @@ class Bernoulli(Likelihood):
         else:
             logp, dout = K.backend().bernoulli_loglik_grad(x, out, float(scale), grad_out)
         return logp, dout, None
+
+    def _log_prob_samples(self, x, blocks, logvar):
+        # one call for all S blocks, no gradient: the evaluation operation of the seam
+        return K.backend().bernoulli_log_prob(x, blocks, np.empty(blocks.shape[:2], x.dtype))
 
     def mean(self, out):
         return sigmoid(out)
