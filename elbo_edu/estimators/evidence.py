@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import as_float_array, check_positive_int
-from ..distributions import reparameterize_unchecked, std_normal_log_prob
+from ..distributions import reparameterize_unchecked, std_normal_log_prob_unchecked
 
 #: Decoder outputs (samples x rows x data width) per chunk: 1 M float32 numbers = 4 MB, so that a
 #: chunk's decoder output stays in the cache between the matrix product that writes it and the
@@ -193,7 +193,7 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
             for k0 in range(0, k, kc):
                 kk = min(kc, k - k0)
                 eps = rng.standard_normal((kk, nb, z_dim), dtype=dtype)
-                log_n_eps = std_normal_log_prob(eps).astype(np.float64)
+                log_n_eps = std_normal_log_prob_unchecked(eps).astype(np.float64)
                 if proposal == "encoder":
                     with np.errstate(over="ignore", invalid="ignore"):  # then lw is not finite
                         z = reparameterize_unchecked(mu, logvar, eps)  # (kk, nb, z_dim)
@@ -298,7 +298,7 @@ def log_weights(model, x, k: int, rng: np.random.Generator | None = None, *,
     kc = max(1, min(k, int(max_elements) // (n * max(d, z_dim))))
     for k0 in range(0, k, kc):       # chunks along the sample axis: same stream as one big draw
         eps = rng.standard_normal((min(kc, k - k0), n, z_dim), dtype=dtype)
-        log_n_eps = std_normal_log_prob(eps).astype(np.float64)
+        log_n_eps = std_normal_log_prob_unchecked(eps).astype(np.float64)
         if proposal == "prior":
             out[k0:k0 + kc] = np.asarray(model.log_joint(x, eps), np.float64) - log_n_eps
         else:

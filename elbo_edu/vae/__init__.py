@@ -212,7 +212,10 @@ class VAE(nn.Module):
         if z.shape[-2] != x.shape[0]:
             raise ValueError(f"z: expected shape (..., {x.shape[0]}, {self.z_dim}) (one latent per "
                              f"row of x), got {z.shape}")
-        return self.log_likelihood(x, self.decode(z)) + D.std_normal_log_prob(z)
+        # x and z are checked once here; importance sampling calls this for every chunk of samples
+        out = self.decoder.forward(z.reshape(-1, self.z_dim)).reshape(z.shape[:-1] + (self.x_dim,))
+        return (self.likelihood.log_prob(x, out, self._logvar, checked=False)
+                + D.std_normal_log_prob_unchecked(z))
 
     def log_q(self, z, mu, logvar):
         """``log q(z | x) = log N(z; mu, diag exp(logvar))``: ``z`` (..., N, z_dim) with

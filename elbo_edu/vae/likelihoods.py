@@ -86,9 +86,14 @@ class Likelihood:
         """
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def log_prob(self, x, out, logvar=None) -> np.ndarray:
+    def log_prob(self, x, out, logvar=None, *, checked=True) -> np.ndarray:
         """``log p(x | out)`` summed over the last axis: ``x`` (N, D) or broadcasting to ``out``
         (..., N, D) -> (..., N). The same operation as training, its gradient discarded.
+
+        ``checked=False`` skips the checks of ``x`` (its values, its range) for a caller that
+        has made them (:meth:`elbo_edu.vae.VAE.log_joint`, once for all the samples); ``x``
+        must then be a float array of ``out``'s dtype. A non-finite result is still traced to
+        ``out`` or ``logvar``.
 
         Importance sampling calls this with ``out`` holding K decoder outputs per row of ``x``
         (K, N, D): ``x`` is then checked once and never copied K times; each of the K blocks
@@ -102,7 +107,8 @@ class Likelihood:
             give finite log-probabilities).
         """
         out = as_float_array(out, "out", ndim_min=1, finite=False)
-        x = as_float_array(x, "x", ndim_min=1)
+        if checked:
+            x = as_float_array(x, "x", ndim_min=1)
         dt = np.result_type(x.dtype, out.dtype, np.float32)
         try:
             shape = np.broadcast_shapes(x.shape, out.shape)
@@ -111,7 +117,7 @@ class Likelihood:
         if shape != out.shape:
             raise ValueError(f"x: expected a shape that broadcasts to out's {out.shape}, "
                              f"got {x.shape}")
-        if self.targets_in_unit_interval and not K.in_unit_interval(x):
+        if checked and self.targets_in_unit_interval and not K.in_unit_interval(x):
             raise ValueError("x: expected values in [0, 1]")
         if logvar is not None:
             logvar = np.asarray(logvar, dtype=dt)
