@@ -108,6 +108,55 @@ def _encoded(model, x):
     return mu, logvar
 
 
+#: Decoder outputs per chunk below which scoring chunks in parallel threads does not pay.
+PARALLEL_MIN_ELEMENTS = 1 << 18
+
+
+def _workers(workers, is_fn: bool, n_chunks: int, chunk_elements: int) -> int:
+    """The threads for :func:`_score_chunks`: ``workers`` if given, else NumPy's BLAS thread
+    count for large chunks of a model object (a user's callable may not be thread-safe)."""
+    if workers is None:
+        if is_fn or chunk_elements < PARALLEL_MIN_ELEMENTS:
+            return 1
+        workers = _blas_threads()
+    return max(1, min(workers, n_chunks))
+
+
+def _blas_threads() -> int:
+    """How many threads NumPy's BLAS uses (threadpoolctl), 1 if it cannot be told."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return 1
+    counts = [i.get("num_threads") or 1 for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts, default=1)
+
+
+def _score_chunks(score, sizes, shape, dtype, rng, workers: int):
+    """Yield ``score(eps)`` for noise chunks of ``sizes[i]`` samples (each ``(size, *shape)``),
+    in order. The noise is drawn from ``rng`` in that order whatever ``workers`` is; with
+    ``workers > 1`` that many chunks are scored at once in threads (NumPy's matrix products and
+    the numba kernels release the GIL), each with one-thread BLAS, and the next group's noise is
+    drawn while they run."""
+    if workers == 1:
+        for size in sizes:
+            yield score(rng.standard_normal((size,) + shape, dtype=dtype))
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    groups = [sizes[i:i + workers] for i in range(0, len(sizes), workers)]
+    draw = lambda group: [rng.standard_normal((s,) + shape, dtype=dtype) for s in group]  # noqa: E731
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+        noise = draw(groups[0])
+        for g in range(len(groups)):
+            futures = [pool.submit(score, eps) for eps in noise]
+            noise = draw(groups[g + 1]) if g + 1 < len(groups) else None
+            for f in futures:
+                yield f.result()
+
+
 def _progress(total: int, enabled: bool, desc: str):
     if not enabled:
         return None
@@ -117,7 +166,8 @@ def _progress(total: int, enabled: bool, desc: str):
 
 def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int | None = None,
                     rng: np.random.Generator | None = None, batch_size: int | None = None,
-                    max_elements: int = CHUNK_ELEMENTS, progress: bool = False) -> EvidenceEstimate:
+                    max_elements: int = CHUNK_ELEMENTS, progress: bool = False,
+                    workers: int | None = None) -> EvidenceEstimate:
     r"""Importance-weighted summaries of K samples per row (D3.3, D10.2).
 
     .. math:: \log w_k = \log p(x, z_k) - \log r(z_k),\qquad z_k = \mu + \sigma\odot\varepsilon_k
@@ -149,6 +199,11 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
         float32 = 4 MB).
     progress : bool
         Show a tqdm bar counting row-samples.
+    workers : int, optional
+        Threads that score chunks of samples at the same time, each with one-thread BLAS
+        (default: as many as NumPy's BLAS has threads, when the chunks are large enough to gain;
+        ``1``: one chunk after another). The noise is drawn and the chunks are merged in the
+        same order whatever the number, so the result is the same to the last bit.
 
     Returns
     -------
@@ -179,20 +234,21 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
         raise ValueError("rng: expected a numpy.random.Generator (the model has no rng of its own)")
     n, d = x.shape
     rows = min(n, 100) if batch_size is None else min(n, check_positive_int(batch_size, "batch_size"))
+    if workers is not None:
+        workers = check_positive_int(workers, "workers")
     bar = _progress(n * k, progress, f"{'IWAE' if proposal == 'encoder' else 'naive'} K={k}")
     out = [np.empty(n) for _ in range(5)]
     try:
         for r0 in range(0, n, rows):
             xb = x[r0:r0 + rows]
             nb = xb.shape[0]
-            acc = _StreamingLogWeights(nb)
             if proposal == "encoder":
                 mu, logvar = _encoded(model, xb)
                 half_logdet = 0.5 * np.sum(logvar.astype(np.float64), axis=-1)
-            kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
-            for k0 in range(0, k, kc):
-                kk = min(kc, k - k0)
-                eps = rng.standard_normal((kk, nb, z_dim), dtype=dtype)
+
+            def chunk_log_weights(eps):
+                """(kk, nb) float64 log-weights of one chunk of noise eps (kk, nb, z_dim)."""
+                kk = eps.shape[0]
                 log_n_eps = std_normal_log_prob_unchecked(eps).astype(np.float64)
                 if proposal == "encoder":
                     with np.errstate(over="ignore", invalid="ignore"):  # then lw is not finite
@@ -207,9 +263,16 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
                 if lw.shape != (kk, nb):
                     raise ValueError(f"model: expected log-weights of shape {(kk, nb)} (samples, "
                                      f"rows), got {lw.shape}")
+                return lw
+
+            kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
+            sizes = [min(kc, k - k0) for k0 in range(0, k, kc)]
+            acc = _StreamingLogWeights(nb)
+            for lw in _score_chunks(chunk_log_weights, sizes, (nb, z_dim), dtype, rng,
+                                    _workers(workers, is_fn, len(sizes), kc * nb * d)):
                 acc.update(lw)
                 if bar is not None:
-                    bar.update(kk * nb)
+                    bar.update(lw.size)
             for o, v in zip(out, acc.result()):
                 o[r0:r0 + nb] = v
     finally:
@@ -220,7 +283,7 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
 
 def iwae_bound(model, x, k: int, rng: np.random.Generator | None = None, *,
                batch_size: int | None = None, max_elements: int = CHUNK_ELEMENTS,
-               progress: bool = False) -> np.ndarray:
+               progress: bool = False, workers: int | None = None) -> np.ndarray:
     r"""Importance-weighted estimate :math:`\mathrm{IWAE}_K = \log\frac1K\sum_{k=1}^K
     \frac{p(x, z_k)}{q(z_k\mid x)}`, :math:`z_k\sim q(z\mid x)`, one value per row (D10.2).
 
@@ -240,7 +303,8 @@ def iwae_bound(model, x, k: int, rng: np.random.Generator | None = None, *,
     array (N,)
     """
     return evidence_bounds(model, x, k, rng=rng, batch_size=batch_size,
-                           max_elements=max_elements, progress=progress).log_evidence
+                           max_elements=max_elements, progress=progress,
+                           workers=workers).log_evidence
 
 
 def naive_log_evidence(model, x, k: int, rng: np.random.Generator | None = None, *,
