@@ -42,14 +42,39 @@ def blas_info() -> dict:
     return {"library": None, "version": None, "threads": None, "core": None}
 
 
+def cpu_family() -> str | None:
+    """``"family F model M"`` from ``/proc/cpuinfo`` (the model name alone may not tell an AMD
+    Zen 4, family 25, from a Zen 5, family 26), or None."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() in ("cpu family", "model") and key.strip() not in fields:
+                    fields[key.strip()] = value.strip()
+                if not line.strip():
+                    break
+    except OSError:
+        return None
+    if "cpu family" not in fields:
+        return None
+    return f"family {fields['cpu family']} model {fields.get('model', '?')}"
+
+
 def machine_info() -> dict:
-    """CPU model, logical CPUs, Python, and NumPy's BLAS (see :func:`blas_info`)."""
-    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "machine": platform.machine(),
-            "python": platform.python_version(), "blas": blas_info()}
+    """CPU model and family, logical CPUs, Python, NumPy's BLAS (see :func:`blas_info`), and
+    ``OPENBLAS_CORETYPE`` when it forces OpenBLAS's kernels (some machines set it to an older
+    core type, e.g. Haswell's AVX2 kernels on an AVX-512 CPU: about half the speed of its own)."""
+    return {"cpu": cpu_model(), "cpu_family": cpu_family(), "cpus": os.cpu_count(),
+            "machine": platform.machine(), "python": platform.python_version(),
+            "blas": blas_info(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
 
 
 def describe(info: dict) -> str:
     """One line for the top of a benchmark's output (and beside every table)."""
     b = info["blas"]
-    return (f"CPU {info['cpu']} ({info['cpus']} logical CPUs); NumPy BLAS {b['library']} "
-            f"{b['version']}, core type {b['core']}, {b['threads']} threads")
+    family = f", {info['cpu_family']}" if info.get("cpu_family") else ""
+    forced = (f" (forced by OPENBLAS_CORETYPE={info['openblas_coretype']})"
+              if info.get("openblas_coretype") else "")
+    return (f"CPU {info['cpu']}{family} ({info['cpus']} logical CPUs); NumPy BLAS "
+            f"{b['library']} {b['version']}, core type {b['core']}{forced}, {b['threads']} threads")
