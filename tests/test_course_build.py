@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -96,6 +97,25 @@ def test_force_keeps_files_no_build_recorded(tmp_path):
     assert sorted(table.kept) == ["README.md", "instructor/instructor_guide.md"]
     assert (out / "README.md").read_text() == "a teacher's readme\n"
     assert (out / "source" / "ch04" / "ch04.ipynb").is_file()
+
+
+def test_config_gives_grading_kernels_one_blas_thread_unless_set(tmp_path):
+    """nbgrader's kernels inherit its environment: one BLAS thread each (threads waiting on each
+    other on a shared machine made grader cells ten times slower), a teacher's own setting kept."""
+    pytest.importorskip("nbgrader", reason="the configuration imports nbgrader")
+    out = tmp_path / "course"
+    build_course(out, SRC, only=["04"])
+    code = ("import os, runpy\n"
+            "from traitlets.config import Config\n"
+            "runpy.run_path('nbgrader_config.py', {'get_config': Config})\n"
+            "print([os.environ.get(v) for v in "
+            "('OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS')])\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    env["OMP_NUM_THREADS"] = "2"
+    res = subprocess.run([sys.executable, "-c", code], cwd=out, env=env, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["['1',", "'1',", "'2']"], res.stdout
 
 
 def test_cli_refuses_existing_folder_empty_path_and_reports_kept(tmp_path):

@@ -69,6 +69,11 @@ c.CourseDirectory.course_id = "elbo_edu"
 # Demonstration cells skip while nbgrader grades, so a submission takes seconds; a slow student
 # function still gets a few minutes per cell before it counts as an error.
 c.Execute.timeout = 300
+# Each submission's kernel inherits this environment: one BLAS thread per kernel. The graders'
+# arrays are small, and on a shared machine OpenBLAS's threads wait for each other (one grader
+# cell took 1.7 s instead of 0.1 s). Set the variable before calling nbgrader to choose otherwise.
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 '''
 #: Appended to :data:`CONFIG` when the bundled MathJax is installed (the ``course`` extra).
 CONFIG_FEEDBACK = '''
