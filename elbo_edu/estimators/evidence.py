@@ -136,25 +136,30 @@ def _score_chunks(score, sizes, shape, dtype, rng, workers: int):
     """Yield ``score(eps)`` for noise chunks of ``sizes[i]`` samples (each ``(size, *shape)``),
     in order. The noise is drawn from ``rng`` in that order whatever ``workers`` is; with
     ``workers > 1`` that many chunks are scored at once in threads (NumPy's matrix products and
-    the numba kernels release the GIL), each with one-thread BLAS, and the next group's noise is
-    drawn while they run."""
+    the numba kernels release the GIL), each with one-thread BLAS, while this thread draws the
+    noise of the next chunk: a worker that finishes takes the next chunk at once."""
     if workers == 1:
         for size in sizes:
             yield score(rng.standard_normal((size,) + shape, dtype=dtype))
         return
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
 
-    groups = [sizes[i:i + workers] for i in range(0, len(sizes), workers)]
-    draw = lambda group: [rng.standard_normal((s,) + shape, dtype=dtype) for s in group]  # noqa: E731
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        noise = draw(groups[0])
-        for g in range(len(groups)):
-            futures = [pool.submit(score, eps) for eps in noise]
-            noise = draw(groups[g + 1]) if g + 1 < len(groups) else None
-            for f in futures:
-                yield f.result()
+        pending, todo = deque(), iter(sizes)
+        for size in todo:                  # one chunk more than workers: none of them waits
+            pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
+            if len(pending) > workers:
+                break
+        while pending:
+            lw = pending.popleft().result()
+            size = next(todo, None)
+            if size is not None:
+                pending.append(pool.submit(score, rng.standard_normal((size,) + shape,
+                                                                      dtype=dtype)))
+            yield lw
 
 
 def _progress(total: int, enabled: bool, desc: str):
