@@ -300,9 +300,11 @@ plot_active_units(au.variances, threshold=0.01, ylabel=r"$\mathrm{Var}_x\,\mu_j(
 # 3. Train the D11.3 experiment with `latent="gaussian"` (the manifold's coordinates are then a
 #    Gaussian already): how far is the aggregate posterior from the prior now, and is a second stage
 #    still worth its cost?
-# 4. Train an MNIST VAE with `z_dim=32`, 30 epochs and a KL weight above 1 (`VAE(..., beta=4)` and
-#    `train`), with and without `kl_warmup_epochs=10`: when do units start to collapse, and does
-#    warm-up save any of them? Count them with `active_units`.
+# 4. Train the 784-256-32 VAE on the embedded MNIST subset for 30 epochs with a KL weight above 1
+#    (`VAE(784, 32, hidden=(256,), beta=4)` and `train`), with and without `kl_warmup_epochs=10`,
+#    over seeds 0–4. Count the active units after every epoch (`active_units` in `train`'s `log`
+#    callback): in which epoch does the count start to fall, and does warm-up save units in every
+#    seed? Compare the count with `kl_per_dimension`.
 # 5. Replace the scalar $\gamma$ by one variance per pixel (`learned_var="pixel"`) in D11.2: which
 #    coordinates' variances collapse first?
 
