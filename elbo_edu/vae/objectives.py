@@ -111,8 +111,7 @@ def free_bits_kl_grad(mu, logvar, lam: float):
 
 # ------------------------------------------------------------------------------- the pieces
 def _encode(model, x, cond):
-    """Step 1: ``(mu, logvar)`` (N, Z) from ``[x, cond]``, each C-contiguous (as the backend
-    takes them)."""
+    """Step 1: ``(mu, logvar)`` (N, Z) from ``[x, cond]``, each C-contiguous (for the backend)."""
     h = model.encoder.forward(x if cond is None else np.concatenate([x, cond], axis=1))
     return np.ascontiguousarray(h[:, :model.z_dim]), np.ascontiguousarray(h[:, model.z_dim:])
 
@@ -159,10 +158,7 @@ def objective_terms(model, x, eps, *, weighting: str = "mean", beta: float = 1.0
     ObjectiveTerms
     """
     k, n, zd = eps.shape
-    # the pieces run on arrays this function built or checked (x by the model, eps by the
-    # objective), so they call the backend directly: the checked kernels.* functions are for
-    # everyone else's arrays
-    be = K.backend()
+    be = K.backend()    # unchecked: every array here is built or checked by the package
     mu, logvar = _encode(model, x, cond)                                   # (N, Z) each
     mu_k, lv_k = _tile(mu, k), _tile(logvar, k)
     eps2 = eps.reshape(k * n, zd)
