@@ -181,7 +181,10 @@ class VAE(nn.Module):
 
     def decode(self, z):
         """``z`` (..., z_dim) -> decoder output (..., x_dim): logits (Bernoulli) or mean."""
-        z = self._check_z(z)
+        return self._decoded(self._check_z(z))
+
+    def _decoded(self, z):
+        """:meth:`decode` of an already checked ``z``."""
         out = self.decoder.forward(z.reshape(-1, self.z_dim))
         return out.reshape(z.shape[:-1] + (self.x_dim,))
 
@@ -213,8 +216,7 @@ class VAE(nn.Module):
             raise ValueError(f"z: expected shape (..., {x.shape[0]}, {self.z_dim}) (one latent per "
                              f"row of x), got {z.shape}")
         # x and z are checked once here; importance sampling calls this for every chunk of samples
-        out = self.decoder.forward(z.reshape(-1, self.z_dim)).reshape(z.shape[:-1] + (self.x_dim,))
-        return (self.likelihood.log_prob(x, out, self._logvar, checked=False)
+        return (self.likelihood.log_prob(x, self._decoded(z), self._logvar, checked=False)
                 + D.std_normal_log_prob_unchecked(z))
 
     def log_q(self, z, mu, logvar):

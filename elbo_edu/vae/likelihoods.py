@@ -96,8 +96,9 @@ class Likelihood:
         ``out`` or ``logvar``.
 
         Importance sampling calls this with ``out`` holding K decoder outputs per row of ``x``
-        (K, N, D): ``x`` is then checked once and never copied K times; each of the K blocks
-        goes through :meth:`loglik_and_grad` with the same (N, D) targets.
+        (K, N, D): ``x`` is then checked once and never copied K times; the K blocks go through
+        :meth:`_log_prob_samples` with the same (N, D) targets (for the Bernoulli, one call of
+        the seam's ``bernoulli_log_prob``; otherwise :meth:`loglik_and_grad` block by block).
 
         Raises
         ------
