@@ -183,3 +183,31 @@ def test_bad_input(model, x):
         iwae_bound(model, x, 2)
     with pytest.raises(ValueError, match="x"):
         iwae_bound(model, x[0], 2, rng=rng)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_importance_sampling_reuses_one_workspace_per_thread(workers):
+    """Every chunk of samples decodes into arrays kept between chunks: one workspace per thread,
+    the same one for all the chunks that thread scores, none shared by two threads."""
+    import threading
+
+    from elbo_edu.vae import VAE
+
+    seen = []
+
+    class Spy(VAE):
+        def log_joint(self, x, z, *, workspace=None):
+            seen.append((threading.get_ident(), workspace))     # kept alive: ids stay unique
+            return super().log_joint(x, z, workspace=workspace)
+
+    rng = np.random.default_rng(3)
+    vae = Spy(12, 3, hidden=(8,), dtype=np.float32, rng=rng)
+    xb = (rng.uniform(0, 1, (4, 12)) < 0.5).astype(np.float32)
+    evidence_bounds(vae, xb, 20, rng=rng, max_elements=2 * 4 * 12, workers=workers)  # 10 chunks
+    assert len(seen) == 10 and all(ws is not None for _, ws in seen)
+    by_thread = {}
+    for thread, ws in seen:
+        by_thread.setdefault(thread, set()).add(id(ws))
+    assert all(len(w) == 1 for w in by_thread.values())
+    workspaces = [w for ws in by_thread.values() for w in ws]
+    assert len(set(workspaces)) == len(workspaces) <= workers

@@ -192,3 +192,27 @@ def test_dense_layer_names_what_it_fuses_and_rejects_bad_arguments(rng):
         nn.Dense(3, 2, "leaky_relu", slope=-1.0)
     with pytest.raises(ValueError, match=r"^dtype: expected float32 or float64"):
         nn.Dense(3, 2, dtype=np.float16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_forward_into_gives_forward_s_bits_in_arrays_it_reuses(rng, dtype):
+    """Evaluation's forward pass: the same numbers as forward, written into arrays the workspace
+    keeps for each layer (two layers of one shape must not share one: the second would
+    overwrite its own input), nothing kept for a backward; modules without an ``out`` (an
+    activation module) fall back to forward."""
+    net = nn.Sequential(nn.mlp((5, 8, 8, 8), "tanh", rng=rng, dtype=dtype), nn.ReLU(),
+                        nn.Linear(8, 3, rng=rng, dtype=dtype))
+    x = rng.standard_normal((6, 5)).astype(dtype)
+    ws = {}
+    first = net.forward_into(x, ws)
+    np.testing.assert_array_equal(first, net.forward(x))
+    assert first.dtype == dtype and len(ws) == 4          # the four dense layers' outputs
+    again = net.forward_into(2 * x, ws)
+    assert again is first and len(ws) == 4                # the same arrays, overwritten
+    np.testing.assert_array_equal(again, net.forward(2 * x))
+    assert net.forward_into(x[:2], ws).shape == (2, 3) and len(ws) == 8   # a new shape, new arrays
+    net.forward_into(x, ws)
+    with pytest.raises(RuntimeError, match="without a preceding forward"):
+        net.backward(np.ones((6, 3), dtype))
+    with pytest.raises(ValueError, match=r"^x: expected shape \(N, 5\)"):
+        net.forward_into(x[:, :4], ws)

@@ -19,6 +19,10 @@ images never holds more than one chunk.
 """
 from __future__ import annotations
 
+import inspect
+import threading
+from collections import deque
+from contextlib import ExitStack
 from typing import NamedTuple
 
 import numpy as np
@@ -132,34 +136,60 @@ def _blas_threads() -> int:
     return max(counts, default=1)
 
 
-def _score_chunks(score, sizes, shape, dtype, rng, workers: int):
+def _score_chunks(score, sizes, shape, dtype, rng, pool=None, workers: int = 1):
     """Yield ``score(eps)`` for noise chunks of ``sizes[i]`` samples (each ``(size, *shape)``),
-    in order. The noise is drawn from ``rng`` in that order whatever ``workers`` is; with
-    ``workers > 1`` that many chunks are scored at once in threads (NumPy's matrix products and
-    the numba kernels release the GIL), each with one-thread BLAS, while this thread draws the
-    noise of the next chunk: a worker that finishes takes the next chunk at once."""
-    if workers == 1:
+    in order. The noise is drawn from ``rng`` in that order whatever the threads; with a
+    ``pool`` of ``workers`` threads that many chunks are scored at once (NumPy's matrix products
+    and the numba kernels release the GIL) while this thread draws the noise of the next
+    chunk: a worker that finishes takes the next chunk at once."""
+    if pool is None:
         for size in sizes:
             yield score(rng.standard_normal((size,) + shape, dtype=dtype))
         return
-    from collections import deque
+    pending, todo = deque(), iter(sizes)
+    for size in todo:                      # one chunk more than workers: none of them waits
+        pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
+        if len(pending) > workers:
+            break
+    while pending:
+        lw = pending.popleft().result()
+        size = next(todo, None)
+        if size is not None:
+            pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
+        yield lw
+
+
+def _thread_pool(stack: ExitStack, workers: int):
+    """A pool of ``workers`` threads scoring chunks, each with one-thread BLAS, for the whole
+    call (also the encoder's products run on one thread then: a second BLAS thread woken by
+    them would spin beside the workers), or None for ``workers == 1``."""
+    if workers == 1:
+        return None
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-        pending, todo = deque(), iter(sizes)
-        for size in todo:                  # one chunk more than workers: none of them waits
-            pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
-            if len(pending) > workers:
-                break
-        while pending:
-            lw = pending.popleft().result()
-            size = next(todo, None)
-            if size is not None:
-                pending.append(pool.submit(score, rng.standard_normal((size,) + shape,
-                                                                      dtype=dtype)))
-            yield lw
+    stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
+    return stack.enter_context(ThreadPoolExecutor(workers))
+
+
+def _log_joint(model):
+    """``model.log_joint``, given a workspace per thread (:func:`elbo_edu.nn.module.workspace_array`)
+    when it takes one: then no chunk allocates fresh megabytes for the decoder's outputs."""
+    try:
+        takes_workspace = "workspace" in inspect.signature(model.log_joint).parameters
+    except (TypeError, ValueError):     # pragma: no cover - a callable without a signature
+        takes_workspace = False
+    if not takes_workspace:
+        return model.log_joint
+    local = threading.local()
+
+    def log_joint(x, z):
+        ws = getattr(local, "workspace", None)
+        if ws is None:
+            ws = local.workspace = {}
+        return model.log_joint(x, z, workspace=ws)
+    return log_joint
 
 
 def _progress(total: int, enabled: bool, desc: str):
@@ -243,7 +273,13 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
         workers = check_positive_int(workers, "workers")
     bar = _progress(n * k, progress, f"{'IWAE' if proposal == 'encoder' else 'naive'} K={k}")
     out = [np.empty(n) for _ in range(5)]
-    try:
+    log_joint = None if is_fn else _log_joint(model)
+    kc = max(1, min(k, max_elements // (rows * max(d, z_dim))))   # samples per chunk, first block
+    threads = _workers(workers, is_fn, -(-k // kc), kc * rows * d)
+    with ExitStack() as stack:
+        pool = _thread_pool(stack, threads)
+        if bar is not None:
+            stack.callback(bar.close)
         for r0 in range(0, n, rows):
             xb = x[r0:r0 + rows]
             nb = xb.shape[0]
@@ -258,12 +294,12 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
                 if proposal == "encoder":
                     with np.errstate(over="ignore", invalid="ignore"):  # then lw is not finite
                         z = reparameterize_unchecked(mu, logvar, eps)  # (kk, nb, z_dim)
-                    lw = np.asarray(model.log_joint(xb, z), dtype=np.float64) - (
+                    lw = np.asarray(log_joint(xb, z), dtype=np.float64) - (
                         log_n_eps - half_logdet)
                 elif is_fn:
                     lw = model(xb, eps)
                 else:  # log p(x|z) = log p(x, z) - log p(z)
-                    lw = np.asarray(model.log_joint(xb, eps), dtype=np.float64) - log_n_eps
+                    lw = np.asarray(log_joint(xb, eps), dtype=np.float64) - log_n_eps
                 lw = np.asarray(lw, dtype=np.float64)
                 if lw.shape != (kk, nb):
                     raise ValueError(f"model: expected log-weights of shape {(kk, nb)} (samples, "
@@ -273,16 +309,13 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
             kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
             sizes = [min(kc, k - k0) for k0 in range(0, k, kc)]
             acc = _StreamingLogWeights(nb)
-            for lw in _score_chunks(chunk_log_weights, sizes, (nb, z_dim), dtype, rng,
-                                    _workers(workers, is_fn, len(sizes), kc * nb * d)):
+            for lw in _score_chunks(chunk_log_weights, sizes, (nb, z_dim), dtype, rng, pool,
+                                    threads):
                 acc.update(lw)
                 if bar is not None:
                     bar.update(lw.size)
             for o, v in zip(out, acc.result()):
                 o[r0:r0 + nb] = v
-    finally:
-        if bar is not None:
-            bar.close()
     return EvidenceEstimate(*out, k)
 
 

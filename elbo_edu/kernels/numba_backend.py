@@ -33,7 +33,7 @@ from ._numba_cache import configure as _configure_numba_cache
 from ..special import LOG_2PI
 
 _configure_numba_cache()  # before any kernel is defined (a read-only install, a read-only HOME)
-from ._vecmath import exp, exp_f32, expm1, log1p_unit_f32, rowsum_f64  # noqa: E402
+from ._vecmath import exp, exp_nonpos_f32, expm1, log1p_unit_f32, rowsum_f64  # noqa: E402
 from .interface import Backend  # noqa: E402
 
 __all__ = ["NumbaBackend"]
@@ -134,7 +134,7 @@ def _bernoulli_f32(x, logits, scale, out, logp, tiny):
         for j in range(d):
             lg = row[j]
             xx = x[i, j]
-            e = exp_f32(-abs(lg))                                     # e^{-|l|}
+            e = exp_nonpos_f32(-abs(lg))                              # e^{-|l|}
             terms[j] = xx * lg - ((lg if lg > zero else zero) + log1p_unit_f32(e))
             g = scale * (xx - (one if lg >= zero else e) / (one + e))
             out[i, j] = zero if abs(g) < tiny else g
@@ -153,7 +153,7 @@ def _bernoulli_logp_f32(x, logits, logp):
             for j in range(d):
                 lg = logits[s, i, j]
                 terms[j] = x[i, j] * lg - ((lg if lg > zero else zero) + log1p_unit_f32(
-                    exp_f32(-abs(lg))))
+                    exp_nonpos_f32(-abs(lg))))
             logp[s, i] = rowsum_f64(terms)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import kernels as K
 from .._checks import check_positive_int
-from .module import Module, Sequential
+from .module import Module, Sequential, workspace_array
 
 __all__ = ["Dense", "mlp"]
 
@@ -73,15 +73,28 @@ class Dense(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x``: (N, n_in) -> ``y = f(x W + b)``: (N, n_out)."""
+        x = self._checked(x)
+        y = self._bias_act(x @ self._own_params["W"])     # fresh, C-contiguous, self.dtype
+        self._save(x, y)
+        return y
+
+    def forward_into(self, x: np.ndarray, workspace: dict) -> np.ndarray:
+        """:meth:`forward` into an (N, n_out) array kept in ``workspace``
+        (:func:`elbo_edu.nn.module.workspace_array`), nothing kept for a backward."""
+        x = self._checked(x)
+        y = workspace_array(workspace, self, (x.shape[0], self.n_out), self.dtype)
+        return self._bias_act(np.matmul(x, self._own_params["W"], out=y))
+
+    def _checked(self, x) -> np.ndarray:
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"x: expected shape (N, {self.n_in}), got {x.shape}")
-        x = x.astype(self.dtype, copy=False)
-        y = x @ self._own_params["W"]          # fresh, C-contiguous, self.dtype
+        return x.astype(self.dtype, copy=False)
+
+    def _bias_act(self, y):
         # the backend directly: y and b are this layer's own arrays, which meet the seam's
         # contract by construction (the public kernels.bias_act_forward would check them again)
         K.backend().bias_act_forward(y, self._own_params["b"], self.activation, self.slope)
-        self._save(x, y)
         return y
 
     def backward(self, dy: np.ndarray, *, input_grad: bool = True,

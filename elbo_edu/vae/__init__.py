@@ -183,9 +183,11 @@ class VAE(nn.Module):
         """``z`` (..., z_dim) -> decoder output (..., x_dim): logits (Bernoulli) or mean."""
         return self._decoded(self._check_z(z))
 
-    def _decoded(self, z):
-        """:meth:`decode` of an already checked ``z``."""
-        out = self.decoder.forward(z.reshape(-1, self.z_dim))
+    def _decoded(self, z, workspace=None):
+        """:meth:`decode` of an already checked ``z`` (into ``workspace``'s arrays if given)."""
+        z2 = z.reshape(-1, self.z_dim)
+        out = self.decoder.forward(z2) if workspace is None else \
+            self.decoder.forward_into(z2, workspace)
         return out.reshape(z.shape[:-1] + (self.x_dim,))
 
     def reparameterize(self, mu, logvar, eps):
@@ -207,16 +209,21 @@ class VAE(nn.Module):
         """``log N(z; 0, I)``: (..., z_dim) -> (...) (D7.3)."""
         return D.std_normal_log_prob(self._check_z(z))
 
-    def log_joint(self, x, z):
+    def log_joint(self, x, z, *, workspace: dict | None = None):
         """``log p(x, z) = log p(x|z) + log p(z)`` for ``z`` (N, z_dim) or (K, N, z_dim);
-        returns (N,) or (K, N) (D7.4)."""
+        returns (N,) or (K, N) (D7.4).
+
+        ``workspace``: a dict (one per thread) in which the decoder keeps its outputs between
+        calls (:meth:`elbo_edu.nn.Module.forward_into`): importance sampling passes one so
+        that its thousands of chunks reuse the same megabytes instead of fresh ones."""
         x = self.check_input(x)
         z = self._check_z(z)
         if z.shape[-2] != x.shape[0]:
             raise ValueError(f"z: expected shape (..., {x.shape[0]}, {self.z_dim}) (one latent per "
                              f"row of x), got {z.shape}")
         # x and z are checked once here; importance sampling calls this for every chunk of samples
-        return (self.likelihood.log_prob(x, self._decoded(z), self._logvar, checked=False)
+        return (self.likelihood.log_prob(x, self._decoded(z, workspace), self._logvar,
+                                         checked=False)
                 + D.std_normal_log_prob_unchecked(z))
 
     def log_q(self, z, mu, logvar):
