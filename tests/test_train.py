@@ -14,7 +14,7 @@ from elbo_edu.train import (TrainingDiverged, TrainingInterrupted, evaluate, kl_
 from elbo_edu.vae import VAE
 
 KEYS = {"epoch", "train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl",
-        "beta", "steps", "seconds", "objective"}
+        "beta", "steps", "seconds", "objective", "backend"}
 
 
 def data(seed=0, n_train=200, n_test=60, d=12):
@@ -261,3 +261,15 @@ def test_load_model_round_trip(tmp_path):
     loaded, ck = C.load_model(tmp_path / "r")
     assert same_params(m, loaded) and loaded.config() == m.config()
     assert ck.meta["history"] == json.loads(json.dumps(hist))
+
+
+def test_each_epoch_records_the_backend_that_trained_it(tmp_path):
+    """A run resumed on the other backend says so epoch by epoch in metrics.jsonl."""
+    from elbo_edu import kernels as K
+
+    with K.use_backend("numpy"):
+        run(tmp_path, "r", 1)
+    with K.use_backend("numba"):
+        _, hist = run(tmp_path, "r", 2, resume_from=tmp_path / "r")
+    assert [h["backend"] for h in hist] == ["numpy", "numba"]
+    assert [h["backend"] for h in C.read_metrics(tmp_path / "r")] == ["numpy", "numba"]

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import kernels as K
 from .._checks import check_positive_float, check_positive_int
 from .checkpoint import (CheckpointError, check_training_checkpoint, load_checkpoint,
                          save_checkpoint)
@@ -124,8 +125,10 @@ def train(model, data, *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
     ``objective``, ``train_loss``, ``train_recon``, ``train_kl`` (averages over the epoch's
     minibatches; for the ELBO loss = recon + beta*kl with the final beta, otherwise the mean of
     the objective's loss), ``test_loss``, ``test_recon``, ``test_kl`` (None without
-    a test set), ``beta`` (the KL weight at the end of the epoch), ``steps`` and ``seconds`` (wall
-    time of the training pass; evaluation and checkpointing excluded).
+    a test set), ``beta`` (the KL weight at the end of the epoch), ``steps``, ``seconds`` (wall
+    time of the training pass; evaluation and checkpointing excluded) and ``backend`` (the
+    kernels' backend that trained the epoch, ``"numba"`` or ``"numpy"``: a resumed run may
+    change it).
 
     Raises
     ------
@@ -253,7 +256,7 @@ def train_epoch(state: "TrainState", x_train, epoch: int, signals=None, *, run=N
             "test_loss": None, "test_recon": None, "test_kl": None,
             "beta": kl_weight(epoch * steps + steps - 1, model.beta,
                               s["kl_warmup_epochs"] * steps), "steps": steps,
-            "seconds": p["seconds"]}
+            "seconds": p["seconds"], "backend": K.get_backend()}
 
 
 # ------------------------------------------------------------------------ the loop in memory
