@@ -141,9 +141,9 @@ _LOG1P_Q = (1.0, -0.49999892711639404, 0.33329710364341736, -0.24951615929603577
 @njit(**_JIT)
 def log1p_unit_f32(e):
     r"""``log1p(e)`` for float32 ``e`` in [0, 1]: :math:`e\,q(e)`, ``q`` a polynomial of degree 9
-    close to :math:`\log(1+e)/e` (within 1.6 ulp for every float32 in [0, 1], checked one by one). No division,
-    so a loop of it vectorises into multiply-adds only; the relative accuracy holds for tiny
-    ``e`` too, where log1p(e) ~ e."""
+    close to :math:`\log(1+e)/e`: within 1.6 ulp for every float32 in [0, 1] (the tests check
+    each one). No division, so a loop of it vectorises into multiply-adds only; the relative
+    accuracy holds for tiny ``e`` too, where log1p(e) ~ e."""
     c = _LOG1P_Q
     q = np.float32(c[8]) + e * np.float32(c[9])
     q = np.float32(c[7]) + e * q
