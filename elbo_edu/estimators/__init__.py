@@ -3,6 +3,7 @@ r"""Estimators: densities from samples, and Monte-Carlo estimators around the EL
 
 density_estimation  Gaussian maximum likelihood and kernel density estimation with bandwidth selection
 evidence            naive Monte-Carlo evidence, importance sampling / IWAE bound, Monte-Carlo ELBO
+chunks              the K samples of importance sampling scored chunk by chunk, in threads
 gradients           score-function (REINFORCE) and pathwise (reparameterization) gradient estimators
 kl                  discrete KL, Monte-Carlo KL, forward vs reverse KL fits to a mixture
 grid                quadrature evidence and posterior on a regular grid of a low-dimensional latent (D10.3)

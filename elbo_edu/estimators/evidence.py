@@ -19,9 +19,6 @@ images never holds more than one chunk.
 """
 from __future__ import annotations
 
-import inspect
-import threading
-from collections import deque
 from contextlib import ExitStack
 from typing import NamedTuple
 
@@ -29,6 +26,8 @@ import numpy as np
 
 from .._checks import as_float_array, check_positive_int
 from ..distributions import reparameterize_unchecked, std_normal_log_prob_unchecked
+from .chunks import log_joint_with_workspace, samples_per_chunk, score_chunks, thread_pool, \
+    threads_for
 
 #: Decoder outputs (samples x rows x data width) per chunk: 1 M float32 numbers = 4 MB, so that a
 #: chunk's decoder output stays in the cache between the matrix product that writes it and the
@@ -112,86 +111,6 @@ def _encoded(model, x):
     return mu, logvar
 
 
-#: Decoder outputs per chunk below which scoring chunks in parallel threads does not pay.
-PARALLEL_MIN_ELEMENTS = 1 << 18
-
-
-def _workers(workers, is_fn: bool, n_chunks: int, chunk_elements: int) -> int:
-    """The threads for :func:`_score_chunks`: ``workers`` if given, else NumPy's BLAS thread
-    count for large chunks of a model object (a user's callable may not be thread-safe)."""
-    if workers is None:
-        if is_fn or chunk_elements < PARALLEL_MIN_ELEMENTS:
-            return 1
-        workers = _blas_threads()
-    return max(1, min(workers, n_chunks))
-
-
-def _blas_threads() -> int:
-    """How many threads NumPy's BLAS uses (threadpoolctl), 1 if it cannot be told."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - a dependency of the package
-        return 1
-    counts = [i.get("num_threads") or 1 for i in threadpool_info() if i.get("user_api") == "blas"]
-    return max(counts, default=1)
-
-
-def _score_chunks(score, sizes, shape, dtype, rng, pool=None, workers: int = 1):
-    """Yield ``score(eps)`` for noise chunks of ``sizes[i]`` samples (each ``(size, *shape)``),
-    in order. The noise is drawn from ``rng`` in that order whatever the threads; with a
-    ``pool`` of ``workers`` threads that many chunks are scored at once (NumPy's matrix products
-    and the numba kernels release the GIL) while this thread draws the noise of the next
-    chunk: a worker that finishes takes the next chunk at once."""
-    if pool is None:
-        for size in sizes:
-            yield score(rng.standard_normal((size,) + shape, dtype=dtype))
-        return
-    pending, todo = deque(), iter(sizes)
-    for size in todo:                      # one chunk more than workers: none of them waits
-        pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
-        if len(pending) > workers:
-            break
-    while pending:
-        lw = pending.popleft().result()
-        size = next(todo, None)
-        if size is not None:
-            pending.append(pool.submit(score, rng.standard_normal((size,) + shape, dtype=dtype)))
-        yield lw
-
-
-def _thread_pool(stack: ExitStack, workers: int):
-    """A pool of ``workers`` threads scoring chunks, each with one-thread BLAS, for the whole
-    call (also the encoder's products run on one thread then: a second BLAS thread woken by
-    them would spin beside the workers), or None for ``workers == 1``."""
-    if workers == 1:
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
-    from threadpoolctl import threadpool_limits
-
-    stack.enter_context(threadpool_limits(limits=1, user_api="blas"))
-    return stack.enter_context(ThreadPoolExecutor(workers))
-
-
-def _log_joint(model):
-    """``model.log_joint``, given a workspace per thread (:func:`elbo_edu.nn.module.workspace_array`)
-    when it takes one: then no chunk allocates fresh megabytes for the decoder's outputs."""
-    try:
-        takes_workspace = "workspace" in inspect.signature(model.log_joint).parameters
-    except (TypeError, ValueError):     # pragma: no cover - a callable without a signature
-        takes_workspace = False
-    if not takes_workspace:
-        return model.log_joint
-    local = threading.local()
-
-    def log_joint(x, z):
-        ws = getattr(local, "workspace", None)
-        if ws is None:
-            ws = local.workspace = {}
-        return model.log_joint(x, z, workspace=ws)
-    return log_joint
-
-
 def _progress(total: int, enabled: bool, desc: str):
     if not enabled:
         return None
@@ -273,11 +192,11 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
         workers = check_positive_int(workers, "workers")
     bar = _progress(n * k, progress, f"{'IWAE' if proposal == 'encoder' else 'naive'} K={k}")
     out = [np.empty(n) for _ in range(5)]
-    log_joint = None if is_fn else _log_joint(model)
-    kc = max(1, min(k, max_elements // (rows * max(d, z_dim))))   # samples per chunk, first block
-    threads = _workers(workers, is_fn, -(-k // kc), kc * rows * d)
+    log_joint = None if is_fn else log_joint_with_workspace(model)
+    kc = samples_per_chunk(k, rows, max(d, z_dim), max_elements)      # the first block's
+    threads = threads_for(workers, is_fn, -(-k // kc), kc * rows * d)
     with ExitStack() as stack:
-        pool = _thread_pool(stack, threads)
+        pool = thread_pool(stack, threads)
         if bar is not None:
             stack.callback(bar.close)
         for r0 in range(0, n, rows):
@@ -306,11 +225,11 @@ def evidence_bounds(model, x, k: int, *, proposal: str = "encoder", z_dim: int |
                                      f"rows), got {lw.shape}")
                 return lw
 
-            kc = max(1, min(k, max_elements // (nb * max(d, z_dim))))
+            kc = samples_per_chunk(k, nb, max(d, z_dim), max_elements)
             sizes = [min(kc, k - k0) for k0 in range(0, k, kc)]
             acc = _StreamingLogWeights(nb)
-            for lw in _score_chunks(chunk_log_weights, sizes, (nb, z_dim), dtype, rng, pool,
-                                    threads):
+            for lw in score_chunks(chunk_log_weights, sizes, (nb, z_dim), dtype, rng, pool,
+                                   threads):
                 acc.update(lw)
                 if bar is not None:
                     bar.update(lw.size)

@@ -93,7 +93,7 @@ class Module:
         one. The result lives in ``workspace`` until that next call overwrites it. Here: plain
         :meth:`forward`, its cache dropped."""
         y = self.forward(x)
-        self._cache = None
+        self.clear_cache()
         return y
 
     #: True for modules whose ``backward`` also takes ``overwrite=`` and ``input_grad=``
